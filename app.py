@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""Entry point: read the stage's settings from the CDK context, build the stacks. Nothing else.
+
+npx cdk synth                                  # the default stage: the embedded demo
+npx cdk synth -c stage=prod                    # a stage from cdk.json
+npx cdk synth -c settings.sampling_percentage=50   # one setting overridden
+"""
+
+import sys
+
+from aws_cdk import App
+
+from settings import SettingsError, load_settings, overrides_from_context
+from stacks import build_stacks
+
+
+def main() -> None:
+    app = App()
+    try:
+        settings = load_settings(
+            stage=app.node.try_get_context("stage"),
+            stages=app.node.try_get_context("stages"),
+            overrides=overrides_from_context(app.node.get_all_context()),
+        )
+    except SettingsError as error:
+        # One line for a person, no traceback: the message names the setting, the value and what is allowed.
+        sys.exit(f"error: {error}")
+    build_stacks(app, settings)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

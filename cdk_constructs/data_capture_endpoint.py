@@ -1,0 +1,306 @@
+"""A SageMaker real-time endpoint that captures its requests and responses for Model Monitor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import ArnFormat, Aws, Duration, Fn, Stack, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from cdk_constructs.nag import acknowledge, wildcard_resource_finding
+from cdk_constructs.secure_bucket import SecureBucket
+
+#: Content types whose bodies are captured as text (CSV) or JSON; anything else is base64-encoded.
+CSV_CONTENT_TYPES = ("text/csv",)
+JSON_CONTENT_TYPES = ("application/json", "application/jsonlines")
+
+VARIANT_NAME = "AllTraffic"
+
+
+class DataCaptureEndpoint(Construct):
+    """Model, endpoint configuration with data capture, and endpoint, with the bucket that receives captures.
+
+    Capture writes every sampled request and response under ``s3://<bucket>/<capture_prefix>/`` encrypted
+    with ``capture_key``; the monitoring schedule reads them from there. The storage volume of every
+    instance is encrypted with the same key.
+
+    :param model_image_uri: the serving container image.
+    :param model_data_url: ``s3://`` URL of ``model.tar.gz``. The stack grants the role read access to it.
+    :param instance_type: endpoint instance type (``ml.*``).
+    :param initial_instance_count: instances behind the variant. Default: 1.
+    :param sampling_percentage: share of requests captured, 0 to 100. Default: 100.
+    :param capture_prefix: key prefix of captured data. Default: ``datacapture``.
+    :param capture_expiration: delete captured data after this long. Default: kept forever.
+    :param subnet_ids: run the model in these subnets. Default: no VPC.
+    :param security_group_ids: with ``subnet_ids``. Default: none.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model_image_uri: str,
+        model_data_url: str,
+        instance_type: str,
+        initial_instance_count: int = 1,
+        sampling_percentage: int = 100,
+        capture_prefix: str = "datacapture",
+        capture_expiration: Duration | None = None,
+        subnet_ids: Sequence[str] = (),
+        security_group_ids: Sequence[str] = (),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        _check_props(
+            instance_type=instance_type,
+            initial_instance_count=initial_instance_count,
+            sampling_percentage=sampling_percentage,
+            capture_prefix=capture_prefix,
+            model_data_url=model_data_url,
+        )
+
+        storage = SecureBucket(self, "CaptureStorage", expiration=capture_expiration)
+        self.capture_bucket: s3.IBucket = storage.bucket
+        self.capture_key: kms.IKey = storage.encryption_key
+        self.capture_prefix = capture_prefix.strip("/")
+        self._captured_objects_arn = self.capture_bucket.arn_for_objects(f"{self.capture_prefix}/*")
+
+        self.role = iam.Role(
+            self,
+            "ExecutionRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="Lets SageMaker host the model: pull its image, read its artifact, write logs and captures",
+        )
+        self._grant_hosting(model_image_uri)
+        # The endpoint's role writes the captured data, so it must encrypt with the capture key.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteCapturedData",
+                actions=["s3:PutObject"],
+                resources=[self._captured_objects_arn],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="EncryptCapturedData",
+                actions=["kms:GenerateDataKey", "kms:Encrypt"],
+                resources=[self.capture_key.key_arn],
+            )
+        )
+
+        vpc_config = (
+            sagemaker.CfnModel.VpcConfigProperty(subnets=list(subnet_ids), security_group_ids=list(security_group_ids))
+            if subnet_ids
+            else None
+        )
+        self.model = sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=self.role.role_arn,
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=model_image_uri, model_data_url=model_data_url
+            ),
+            vpc_config=vpc_config,
+        )
+        # The role's policies must exist before SageMaker tries to pull the image and the artifact.
+        self.model.node.add_dependency(self.role.node.find_child("DefaultPolicy"))
+        if vpc_config is None:
+            acknowledge(self.model, "No VPC configured for this stage (settings subnet_ids).", "AwsSolutions-SM1")
+
+        self.endpoint_config = sagemaker.CfnEndpointConfig(
+            self,
+            "EndpointConfig",
+            kms_key_id=self.capture_key.key_arn,
+            production_variants=[
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    variant_name=VARIANT_NAME,
+                    model_name=self.model.attr_model_name,
+                    initial_instance_count=initial_instance_count,
+                    instance_type=instance_type,
+                    initial_variant_weight=1.0,
+                )
+            ],
+            data_capture_config=sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
+                enable_capture=True,
+                initial_sampling_percentage=sampling_percentage,
+                destination_s3_uri=self.capture_bucket.s3_url_for_object(self.capture_prefix),
+                kms_key_id=self.capture_key.key_arn,
+                capture_options=[
+                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
+                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
+                ],
+                capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
+                    csv_content_types=list(CSV_CONTENT_TYPES), json_content_types=list(JSON_CONTENT_TYPES)
+                ),
+            ),
+        )
+        self.endpoint = sagemaker.CfnEndpoint(
+            self, "Endpoint", endpoint_config_name=self.endpoint_config.attr_endpoint_config_name
+        )
+
+    # -- attributes -----------------------------------------------------------------------------------------
+
+    @property
+    def endpoint_name(self) -> str:
+        return self.endpoint.attr_endpoint_name
+
+    @property
+    def endpoint_arn(self) -> str:
+        # Ref of AWS::SageMaker::Endpoint is its ARN.
+        return self.endpoint.ref
+
+    @property
+    def variant_name(self) -> str:
+        return VARIANT_NAME
+
+    @property
+    def capture_s3_uri(self) -> str:
+        return self.capture_bucket.s3_url_for_object(self.capture_prefix)
+
+    # -- grants ---------------------------------------------------------------------------------------------
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` to send requests to the endpoint (``sagemaker:InvokeEndpoint``)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sagemaker:InvokeEndpoint"], resource_arns=[self.endpoint_arn]
+        )
+
+    def grant_read_captured_data(self, grantee: iam.IGrantable) -> None:
+        """Allow ``grantee`` to list and read captured data and decrypt it (a monitoring job, an operator)."""
+        self.capture_bucket.grant_read(grantee, f"{self.capture_prefix}/*")
+        self.capture_key.grant_decrypt(grantee)
+
+    # -- metrics --------------------------------------------------------------------------------------------
+
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        namespace: str = "AWS/SageMaker",
+        statistic: str = "Sum",
+        period: Duration | None = None,
+        label: str | None = None,
+    ) -> cloudwatch.Metric:
+        """A metric of this endpoint's variant (dimensions ``EndpointName`` and ``VariantName``)."""
+        return cloudwatch.Metric(
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": self.variant_name},
+            statistic=statistic,
+            period=period or Duration.minutes(5),
+            label=label,
+        )
+
+    def metric_invocations(self, **kwargs: object) -> cloudwatch.Metric:
+        return self.metric("Invocations", **kwargs)  # type: ignore[arg-type]
+
+    def metric_model_latency(self, statistic: str = "p99") -> cloudwatch.Metric:
+        """Time the model container took to answer, in microseconds."""
+        return self.metric("ModelLatency", statistic=statistic, label=f"ModelLatency {statistic} (us)")
+
+    def metric_overhead_latency(self, statistic: str = "p99") -> cloudwatch.Metric:
+        """Time SageMaker added around the model, in microseconds."""
+        return self.metric("OverheadLatency", statistic=statistic, label=f"OverheadLatency {statistic} (us)")
+
+    def metric_client_errors(self) -> cloudwatch.Metric:
+        return self.metric("Invocation4XXErrors")
+
+    def metric_server_errors(self) -> cloudwatch.Metric:
+        return self.metric("Invocation5XXErrors")
+
+    def metric_utilization(self, metric_name: str) -> cloudwatch.Metric:
+        """``CPUUtilization``, ``MemoryUtilization`` or ``DiskUtilization`` of the instances, in percent."""
+        return self.metric(metric_name, namespace="/aws/sagemaker/Endpoints", statistic="Average")
+
+    # -- internals ------------------------------------------------------------------------------------------
+
+    def _grant_hosting(self, model_image_uri: str) -> None:
+        stack = Stack.of(self)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PullServingImage",
+                actions=[
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                resources=[_repository_arn(model_image_uri)],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(sid="AuthenticateToEcr", actions=["ecr:GetAuthorizationToken"], resources=["*"])
+        )
+        log_group_arn = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name="/aws/sagemaker/Endpoints/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        log_arns = [log_group_arn, f"{log_group_arn}:log-stream:*"]
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteEndpointLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=log_arns,
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PublishInstanceMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
+            )
+        )
+        acknowledge(
+            self.role,
+            "ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permissions "
+            "(PutMetricData is held to the endpoint namespace by a condition). SageMaker names the endpoint's "
+            "log streams and captured objects itself, under fixed prefixes.",
+            "AwsSolutions-IAM5[Resource::*]",
+            *(wildcard_resource_finding(self, arn) for arn in log_arns),
+            wildcard_resource_finding(self, self._captured_objects_arn),
+        )
+
+
+def _repository_arn(image_uri: str) -> str:
+    """The ECR repository ARN of ``image_uri`` (``<account>.dkr.ecr.<region>.<domain>/<repo>[:tag]``).
+
+    An image looked up per region (``Fn::FindInMap``) is split with intrinsic functions at deploy time, so
+    the grant names one repository in one account either way.
+    """
+    if Token.is_unresolved(image_uri):
+        account = Fn.select(0, Fn.split(".", image_uri))
+        region = Fn.select(3, Fn.split(".", image_uri))
+        repository = Fn.select(0, Fn.split(":", Fn.select(1, Fn.split("/", image_uri))))
+    else:
+        registry, _, path = image_uri.partition("/")
+        account, region = registry.split(".")[0], registry.split(".")[3]
+        repository = path.split("@")[0].split(":")[0]
+    return f"arn:{Aws.PARTITION}:ecr:{region}:{account}:repository/{repository}"
+
+
+def _check_props(
+    *,
+    instance_type: str,
+    initial_instance_count: int,
+    sampling_percentage: int,
+    capture_prefix: str,
+    model_data_url: str,
+) -> None:
+    """Fail at construction, naming the prop and the value, for values that are not tokens."""
+    if not Token.is_unresolved(instance_type) and not instance_type.startswith("ml."):
+        raise ValueError(f"instance_type must be a SageMaker instance type (ml.*), got {instance_type!r}")
+    if not Token.is_unresolved(initial_instance_count) and initial_instance_count < 1:
+        raise ValueError(f"initial_instance_count must be at least 1, got {initial_instance_count}")
+    if not Token.is_unresolved(sampling_percentage) and not 0 <= sampling_percentage <= 100:
+        raise ValueError(f"sampling_percentage must be from 0 to 100, got {sampling_percentage}")
+    if not capture_prefix.strip("/"):
+        raise ValueError(f"capture_prefix must not be empty, got {capture_prefix!r}")
+    if not Token.is_unresolved(model_data_url) and not model_data_url.startswith(("s3://", "https://")):
+        raise ValueError(f"model_data_url must be an s3:// URL, got {model_data_url!r}")

@@ -1,0 +1,42 @@
+"""Acknowledging cdk-nag findings: one place that states how, so every acknowledgement carries its reason.
+
+cdk-nag 3 reports through CDK's policy-validation plugins, and an acknowledgement is scoped to one
+construct (and its children) and one finding (``AwsSolutions-IAM5[Resource::*]``), never a whole rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Acknowledgment, Stack, Validations
+from constructs import IConstruct
+
+
+def acknowledge(construct: IConstruct, reason: str, *finding_ids: str) -> None:
+    """Acknowledge each of ``finding_ids`` on ``construct`` for ``reason``."""
+    for finding_id in finding_ids:
+        Validations.of(construct).acknowledge(Acknowledgment(id=finding_id, reason=reason))
+
+
+def wildcard_resource_finding(scope: IConstruct, arn: str) -> str:
+    """The id of cdk-nag's IAM5 finding on ``arn``, as cdk-nag spells it for ``scope``'s stack.
+
+    cdk-nag names a resource by its resolved form (``<LogicalId.Arn>``, ``<AWS::Region>``, or the literal
+    region of a stack that has one), so the id is computed from the same ARN the grant uses instead of
+    copying generated logical ids into the code.
+    """
+    return f"AwsSolutions-IAM5[Resource::{_as_nag_text(Stack.of(scope).resolve(arn))}]"
+
+
+def _as_nag_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Ref" in value:
+        return f"<{value['Ref']}>"
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        logical_id, attribute = value["Fn::GetAtt"]
+        return f"<{logical_id}.{attribute}>"
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_as_nag_text(part) for part in parts)
+    raise ValueError(f"cannot spell {value!r} as a cdk-nag finding")

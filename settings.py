@@ -1,0 +1,312 @@
+"""Stage settings: parsed and validated once, in ``app.py``, then passed down as one frozen object.
+
+Where values come from, later ones winning:
+
+1. the defaults below, which synthesize the embedded demo with zero edits;
+2. the stage's entry under ``stages`` in ``cdk.json`` (chosen with ``-c stage=NAME``);
+3. single overrides on the command line: ``-c settings.sampling_percentage=50``.
+
+Every bad value stops synth with one line naming the setting, the value received and what is allowed.
+Values from the command line arrive as strings; they are converted by the setting's type (``"50"`` for an
+integer, ``"true"``/``"false"`` for a flag, ``"a@x.org,b@x.org"`` for a list).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+DEFAULT_STAGE = "default"
+OVERRIDE_PREFIX = "settings."
+
+#: The demo's features (demo/generate_demo.py): what the drift alarms watch unless a stage says otherwise.
+DEMO_FEATURES = (
+    "passenger_count",
+    "trip_distance",
+    "pickup_hour",
+    "pickup_weekday",
+    "fare_amount",
+    "extra",
+    "tolls_amount",
+    "total_amount",
+)
+
+
+class SettingsError(ValueError):
+    """A setting is missing, unknown or out of range; the message is one line meant for a person."""
+
+
+# --- validators: each returns None when the value is fine, else what is allowed -------------------------
+
+_NAME_RE = re.compile(r"^[a-zA-Z](-?[a-zA-Z0-9])*$")
+_S3_URI_RE = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>\S+)$")
+_INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z0-9]+(-[a-z0-9]+)*\.[a-z0-9]+$")
+_EMAIL_RE = re.compile(r"^[^@\s,]+@[^@\s,]+\.[A-Za-z]{2,}$")
+_ACCOUNT_RE = re.compile(r"^\d{12}$")
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_IMAGE_URI_RE = re.compile(
+    r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})?$"
+)
+_SUBNET_RE = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+_SECURITY_GROUP_RE = re.compile(r"^sg-[0-9a-f]{8,17}$")
+_PIPELINE_RE = re.compile(r"^(arn:aws[a-z-]*:codepipeline:[a-z0-9-]+:\d{12}:)?[A-Za-z0-9.@_-]{1,100}$")
+
+
+def _int_range(low: int, high: int) -> Callable[[int], str | None]:
+    def check(value: int) -> str | None:
+        return None if low <= value <= high else f"an integer from {low} to {high}"
+
+    return check
+
+
+def _float_range(low: float, high: float) -> Callable[[float], str | None]:
+    def check(value: float) -> str | None:
+        return None if low <= value <= high else f"a number from {low} to {high}"
+
+    return check
+
+
+def _pattern(regex: re.Pattern[str], allowed: str) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        return None if regex.fullmatch(value) else allowed
+
+    return check
+
+
+def _each(check: Callable[[str], str | None]) -> Callable[[tuple[str, ...]], str | None]:
+    def check_all(values: tuple[str, ...]) -> str | None:
+        for value in values:
+            problem = check(value)
+            if problem:
+                return f"a list of {problem} (bad item: {value!r})"
+        return None
+
+    return check_all
+
+
+def _one_of(*choices: str) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        return None if value in choices else "one of " + ", ".join(repr(choice) for choice in choices)
+
+    return check
+
+
+def _name(value: str) -> str | None:
+    if 1 <= len(value) <= 24 and _NAME_RE.fullmatch(value):
+        return None
+    return "1 to 24 letters, digits or single hyphens, starting with a letter"
+
+
+_s3_uri = _pattern(_S3_URI_RE, "an S3 URI of the form s3://bucket/key")
+_instance_type = _pattern(_INSTANCE_TYPE_RE, "a SageMaker instance type of the form ml.<family>.<size>")
+_email = _pattern(_EMAIL_RE, "an email address")
+
+
+def _schedule_expression(value: str) -> str | None:
+    # Checked in full by the monitoring construct (cdk_constructs/schedule_expression.py); here only the form.
+    return None if value.startswith("cron(") and value.endswith(")") else "a cron(...) expression"
+
+
+def _setting(default: Any, check: Callable[[Any], str | None] | None = None, doc: str = "") -> Any:
+    return dataclasses.field(default=default, metadata={"check": check, "doc": doc})
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything a stage can set. Each field documents its default and why it is that."""
+
+    stage: str = _setting(DEFAULT_STAGE, _name, "the stage's name; part of every stack name")
+    name: str = _setting("model-monitor", _name, "project name: the prefix of stack names and job names")
+    account: str | None = _setting(
+        None, _pattern(_ACCOUNT_RE, "a 12-digit AWS account id"), "None: environment-agnostic"
+    )
+    region: str | None = _setting(
+        None, _pattern(_REGION_RE, "an AWS region name such as us-east-1"), "None: environment-agnostic"
+    )
+
+    # -- endpoint and data capture --
+    endpoint_instance_type: str = _setting("ml.m5.large", _instance_type)
+    endpoint_instance_count: int = _setting(1, _int_range(1, 100))
+    sampling_percentage: int = _setting(
+        100, _int_range(0, 100), "share of requests captured; 100 suits a demo, lower it for busy endpoints"
+    )
+    capture_expiration_days: int = _setting(
+        365, _int_range(1, 3650), "captured requests are deleted after this many days"
+    )
+    model_data_uri: str | None = _setting(None, _s3_uri, "None: the embedded demo model")
+    model_image_uri: str | None = _setting(
+        None,
+        _pattern(_IMAGE_URI_RE, "an ECR image URI such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag"),
+        "None: SageMaker's built-in XGBoost image for the stack's region",
+    )
+    subnet_ids: tuple[str, ...] = _setting(
+        (), _each(_pattern(_SUBNET_RE, "subnet ids (subnet-...)")), "empty: no VPC for model and jobs"
+    )
+    security_group_ids: tuple[str, ...] = _setting(
+        (), _each(_pattern(_SECURITY_GROUP_RE, "security group ids (sg-...)"))
+    )
+
+    # -- baseline --
+    baseline_dataset_uri: str | None = _setting(None, _s3_uri, "None: the embedded demo baseline CSV")
+    baseline_dataset_format: str = _setting("csv", _one_of("csv", "jsonl"))
+    baseline_dataset_header: bool = _setting(True, None, "whether the CSV baseline starts with a header row")
+    baseline_instance_type: str = _setting("ml.m5.xlarge", _instance_type)
+    baseline_timeout_minutes: int = _setting(
+        60, _int_range(5, 120), "how long CloudFormation waits for the baseline job"
+    )
+
+    # -- monitoring schedule --
+    schedule_expression: str = _setting("cron(0 * ? * * *)", _schedule_expression, "hourly")
+    monitoring_instance_type: str = _setting("ml.m5.xlarge", _instance_type)
+    monitoring_instance_count: int = _setting(1, _int_range(1, 100))
+    monitoring_volume_size_gb: int = _setting(20, _int_range(1, 16384))
+    monitoring_max_runtime_seconds: int = _setting(
+        3600, _int_range(1, 3600), "an hourly schedule allows at most 3600 s"
+    )
+    enable_network_isolation: bool = _setting(False)
+    encrypt_inter_container_traffic: bool = _setting(True)
+
+    # -- alarms and alerts --
+    alert_emails: tuple[str, ...] = _setting((), _each(_email), "who is emailed when an alarm fires")
+    monitored_features: tuple[str, ...] = _setting(
+        DEMO_FEATURES,
+        _each(_pattern(re.compile(r"^[A-Za-z0-9_.-]{1,128}$"), "feature names")),
+        "features with a drift alarm",
+    )
+    drift_threshold: float = _setting(
+        0.1, _float_range(0.0, 1.0), "baseline distance above which a feature has drifted"
+    )
+    latency_p99_threshold_ms: int = _setting(500, _int_range(1, 600_000), "p99 ModelLatency alarm threshold")
+    errors_5xx_threshold: int = _setting(1, _int_range(1, 1_000_000), "5XX errors in 5 minutes that alarm")
+
+    # -- retrain trigger --
+    violation_threshold_percent: float = _setting(
+        25.0, _float_range(0.0, 100.0), "violated features / monitored features x 100 that starts a retrain"
+    )
+    retrain_pipeline: str | None = _setting(
+        None,
+        _pattern(_PIPELINE_RE, "a CodePipeline name or ARN"),
+        "None: the stack creates its own retrain pipeline",
+    )
+
+    @property
+    def stack_prefix(self) -> str:
+        return f"{self.name}-{self.stage}"
+
+
+_FIELDS = {field.name: field for field in dataclasses.fields(Settings)}
+
+
+def _describe(value: Any) -> str:
+    return repr(value) if not isinstance(value, str) else f'"{value}"'
+
+
+def _convert(name: str, raw: Any) -> Any:
+    """Turn a raw JSON or command-line value into the setting's type, or raise SettingsError."""
+    annotation = typing.get_type_hints(Settings)[name]
+    args = typing.get_args(annotation)
+    optional = isinstance(annotation, types.UnionType) and type(None) in args
+    target = next(arg for arg in args if arg is not type(None)) if optional else annotation
+
+    if optional and (raw is None or raw == ""):
+        return None
+    if target is bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in {"true", "false"}:
+            return raw.lower() == "true"
+        raise SettingsError(f"setting {name}: got {_describe(raw)}; expected true or false")
+    if target is int:
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and re.fullmatch(r"-?\d+", raw.strip()):
+            return int(raw)
+        raise SettingsError(f"setting {name}: got {_describe(raw)}; expected an integer")
+    if target is float:
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            return float(raw)
+        if isinstance(raw, str):
+            try:
+                return float(raw)
+            except ValueError:
+                pass
+        raise SettingsError(f"setting {name}: got {_describe(raw)}; expected a number")
+    if typing.get_origin(target) is tuple:
+        if isinstance(raw, str):
+            return tuple(item.strip() for item in raw.split(",") if item.strip())
+        if isinstance(raw, list | tuple) and all(isinstance(item, str) for item in raw):
+            return tuple(raw)
+        raise SettingsError(f"setting {name}: got {_describe(raw)}; expected a list of strings")
+    if isinstance(raw, str):
+        return raw
+    raise SettingsError(f"setting {name}: got {_describe(raw)}; expected a string")
+
+
+def _validated(name: str, value: Any) -> Any:
+    check = _FIELDS[name].metadata["check"]
+    if value is not None and check is not None:
+        allowed = check(value)
+        if allowed:
+            shown = ",".join(value) if isinstance(value, tuple) else value
+            raise SettingsError(f"setting {name}: got {_describe(shown)}; expected {allowed}")
+    return value
+
+
+def _apply(values: dict[str, Any], source: Mapping[str, Any], where: str) -> None:
+    for key, raw in source.items():
+        if key not in _FIELDS or key == "stage":
+            known = ", ".join(sorted(name for name in _FIELDS if name != "stage"))
+            raise SettingsError(f"unknown setting {key!r} in {where}; known settings: {known}")
+        values[key] = _validated(key, _convert(key, raw))
+
+
+def load_settings(
+    *,
+    stage: str | None,
+    stages: Mapping[str, Mapping[str, Any]] | None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build the settings of ``stage`` from the ``stages`` table (cdk.json) and single overrides.
+
+    ``overrides`` maps setting names (without the ``settings.`` prefix) to raw values.
+    """
+    stages = dict(stages or {})
+    stages.setdefault(DEFAULT_STAGE, {})
+    stage_name = stage or DEFAULT_STAGE
+    if stage_name not in stages:
+        raise SettingsError(
+            f"unknown stage {stage_name!r}; known stages: {', '.join(sorted(stages))} (cdk.json context 'stages')"
+        )
+    stage_values = stages[stage_name]
+    if not isinstance(stage_values, Mapping):
+        raise SettingsError(f"stage {stage_name!r} in cdk.json must be an object of settings")
+    values: dict[str, Any] = {"stage": _validated("stage", stage_name)}
+    _apply(values, stage_values, f"stage {stage_name!r}")
+    _apply(values, overrides or {}, "the command line (-c settings.NAME=VALUE)")
+    settings = Settings(**values)
+    _check_combinations(settings)
+    return settings
+
+
+def _check_combinations(settings: Settings) -> None:
+    """Rules that involve more than one setting."""
+    if bool(settings.subnet_ids) != bool(settings.security_group_ids):
+        raise SettingsError(
+            "settings subnet_ids and security_group_ids: got "
+            f"{len(settings.subnet_ids)} subnet(s) and {len(settings.security_group_ids)} security group(s); "
+            "expected both set or both empty"
+        )
+    if settings.baseline_dataset_format != "csv" and settings.baseline_dataset_uri is None:
+        raise SettingsError(
+            f"setting baseline_dataset_format: got {_describe(settings.baseline_dataset_format)}; "
+            "the embedded demo baseline is CSV: set baseline_dataset_uri too, or use 'csv'"
+        )
+
+
+def overrides_from_context(context: Mapping[str, Any]) -> dict[str, Any]:
+    """Pick the ``settings.NAME`` keys out of the whole CDK context."""
+    return {key[len(OVERRIDE_PREFIX) :]: value for key, value in context.items() if key.startswith(OVERRIDE_PREFIX)}

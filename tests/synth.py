@@ -1,0 +1,72 @@
+"""Synthesize each stage once per test run and share the result.
+
+Synthesis is the slow part of every CDK test (a jsii round trip per construct), so tests never build their own
+app for a whole stage: they ask ``synth_stage`` and get the cached cloud assembly, its templates and the stack
+objects. The synth runs the real ``build_stacks`` with cdk-nag attached, so a finding fails it here too.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App, cx_api
+from aws_cdk.assertions import Template
+
+from settings import Settings, load_settings
+from stacks import StageStacks, build_stacks
+
+CDK_JSON_CONTEXT: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[1] / "cdk.json").read_text(encoding="utf-8")
+)["context"]
+STAGES = tuple(CDK_JSON_CONTEXT["stages"])
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    settings: Settings
+    stacks: StageStacks
+    assembly: cx_api.CloudAssembly
+
+    def template_json(self, stack_id: str) -> dict[str, Any]:
+        template: dict[str, Any] = self.assembly.get_stack_artifact(stack_id).template
+        return template
+
+    def template(self, stack_id: str) -> Template:
+        return Template.from_json(self.template_json(stack_id))
+
+    @property
+    def stack_ids(self) -> list[str]:
+        return [stack.id for stack in self.assembly.stacks]
+
+
+@functools.cache
+def synth_stage(stage: str = "default", overrides: tuple[tuple[str, Any], ...] = ()) -> Synthesized:
+    """The synthesized app of ``stage`` (from cdk.json), with ``overrides`` applied, built once per run."""
+    settings = load_settings(stage=stage, stages=CDK_JSON_CONTEXT["stages"], overrides=dict(overrides))
+    app = App(outdir=tempfile.mkdtemp(prefix=f"cdk-{stage}-"), context=_feature_flags())
+    stacks = build_stacks(app, settings)
+    return Synthesized(settings=settings, stacks=stacks, assembly=app.synth())
+
+
+def _feature_flags() -> dict[str, Any]:
+    return {key: value for key, value in CDK_JSON_CONTEXT.items() if key.startswith("@aws-cdk")}
+
+
+_ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def mask_asset_hashes(value: Any) -> Any:
+    """Replace every asset hash, so a snapshot changes only when the template does, not a Lambda's code."""
+    if isinstance(value, dict):
+        return {key: mask_asset_hashes(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [mask_asset_hashes(item) for item in value]
+    if isinstance(value, str):
+        return _ASSET_HASH.sub("<asset-hash>", value)
+    return value

@@ -1,0 +1,154 @@
+"""Stage settings: defaults synthesize as they are, stages and overrides apply, bad values fail in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from settings import DEMO_FEATURES, Settings, SettingsError, load_settings, overrides_from_context
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def settings_with(**overrides: Any) -> Settings:
+    return load_settings(stage=None, stages=None, overrides=overrides)
+
+
+def test_defaults_describe_the_demo() -> None:
+    settings = settings_with()
+    assert settings.stage == "default"
+    assert settings.stack_prefix == "model-monitor-default"
+    assert settings.sampling_percentage == 100
+    assert settings.schedule_expression == "cron(0 * ? * * *)"
+    assert settings.monitored_features == DEMO_FEATURES
+    assert settings.model_data_uri is None  # the embedded demo model
+    assert settings.account is None and settings.region is None  # environment-agnostic
+
+
+def test_stage_values_then_command_line_overrides_win() -> None:
+    stages = {"prod": {"sampling_percentage": 20, "alert_emails": ["oncall@example.com"]}}
+    settings = load_settings(stage="prod", stages=stages, overrides={"sampling_percentage": "35"})
+    assert settings.stage == "prod"
+    assert settings.sampling_percentage == 35
+    assert settings.alert_emails == ("oncall@example.com",)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"baseline_dataset_header": "false"}, {"baseline_dataset_header": False}),
+        (
+            {"alert_emails": "a@example.com, b@example.org"},
+            {"alert_emails": ("a@example.com", "b@example.org")},
+        ),
+        ({"drift_threshold": "0.25"}, {"drift_threshold": 0.25}),
+        ({"model_data_uri": ""}, {"model_data_uri": None}),
+        (
+            {"region": "eu-west-1", "account": "123456789012"},
+            {"region": "eu-west-1", "account": "123456789012"},
+        ),
+    ],
+)
+def test_command_line_strings_are_converted_by_type(raw: dict[str, str], expected: dict[str, Any]) -> None:
+    settings = settings_with(**raw)
+    assert {key: getattr(settings, key) for key in expected} == expected
+
+
+def test_overrides_are_the_settings_prefixed_context_keys() -> None:
+    context = {"stage": "dev", "settings.sampling_percentage": "10", "@aws-cdk/core:newStyle": True}
+    assert overrides_from_context(context) == {"sampling_percentage": "10"}
+
+
+BAD_VALUES = [
+    # (setting, value, what the message must say is allowed)
+    ("sampling_percentage", 150, "an integer from 0 to 100"),
+    ("sampling_percentage", -1, "an integer from 0 to 100"),
+    ("sampling_percentage", "half", "expected an integer"),
+    ("model_data_uri", "https://bucket/model.tar.gz", "s3://bucket/key"),
+    ("baseline_dataset_uri", "s3://only-a-bucket", "s3://bucket/key"),
+    ("endpoint_instance_type", "m5.large", "ml.<family>.<size>"),
+    ("monitoring_instance_type", "ml.m5", "ml.<family>.<size>"),
+    ("alert_emails", ["ops@example.com", "not-an-email"], "email address"),
+    ("name", "", "1 to 24 letters"),
+    ("name", "x" * 25, "1 to 24 letters"),
+    ("name", "bad_name", "1 to 24 letters"),
+    ("baseline_dataset_header", "maybe", "true or false"),
+    ("drift_threshold", 3, "a number from 0.0 to 1.0"),
+    ("account", "12345", "12-digit"),
+    ("region", "mars-1", "region name"),
+    ("retrain_pipeline", "arn:aws:s3:::not-a-pipeline", "CodePipeline name or ARN"),
+    ("baseline_dataset_format", "parquet", "one of 'csv', 'jsonl'"),
+]
+
+
+@pytest.mark.parametrize(("setting", "value", "allowed"), BAD_VALUES)
+def test_bad_value_names_setting_value_and_what_is_allowed(setting: str, value: Any, allowed: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        settings_with(**{setting: value})
+    message = str(error.value)
+    assert "\n" not in message
+    assert f"setting {setting}:" in message
+    assert allowed in message
+    shown = ",".join(value) if isinstance(value, list) else str(value)
+    assert shown in message
+
+
+def test_unknown_stage_lists_the_known_ones() -> None:
+    with pytest.raises(SettingsError, match=r"unknown stage 'qa'; known stages: default, prod"):
+        load_settings(stage="qa", stages={"prod": {}}, overrides={})
+
+
+@pytest.mark.parametrize(
+    ("stages", "overrides", "where"),
+    [
+        ({"default": {"sampling_percent": 5}}, {}, "stage 'default'"),
+        ({}, {"samplingpercentage": "5"}, "the command line"),
+        ({"default": {"stage": "prod"}}, {}, "stage 'default'"),
+    ],
+)
+def test_unknown_key_is_refused_with_where_it_came_from(
+    stages: dict[str, Any], overrides: dict[str, Any], where: str
+) -> None:
+    with pytest.raises(SettingsError, match=rf"unknown setting .* in {where}.*; known settings: account, "):
+        load_settings(stage=None, stages=stages, overrides=overrides)
+
+
+def test_subnets_need_security_groups() -> None:
+    with pytest.raises(SettingsError, match="expected both set or both empty"):
+        settings_with(subnet_ids=["subnet-0123456789abcdef0"])
+
+
+def test_jsonl_baseline_needs_its_own_dataset() -> None:
+    with pytest.raises(SettingsError, match="the embedded demo baseline is CSV"):
+        settings_with(baseline_dataset_format="jsonl")
+
+
+def test_every_stage_in_cdk_json_is_valid() -> None:
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    for stage in context["stages"]:
+        assert load_settings(stage=stage, stages=context["stages"]).stage == stage
+
+
+def test_app_stops_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+    """What a person sees from ``npx cdk synth -c settings.sampling_percentage=150``."""
+    context = {"stages": {"default": {}}, "settings.sampling_percentage": "150"}
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: setting sampling_percentage: got 150; expected an integer from 0 to 100"]
+    assert "Traceback" not in result.stderr
