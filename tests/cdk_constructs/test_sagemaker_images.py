@@ -1,0 +1,45 @@
+"""The committed image table is what the installed SageMaker SDK says, and stacks use it per region."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk import App, Stack
+
+from cdk_constructs.sagemaker_images import TABLE_PATH, UnsupportedRegionError, generate_table, image_uri
+from demo.generate_demo import XGBOOST_CONTAINER_VERSION
+
+
+def test_committed_table_matches_the_installed_sdk() -> None:
+    committed = json.loads(TABLE_PATH.read_text(encoding="utf-8"))
+    assert committed == generate_table(), "run: python -m cdk_constructs.sagemaker_images --write"
+
+
+def test_analyzer_image_covers_the_regions_the_sdk_lists() -> None:
+    uris = json.loads(TABLE_PATH.read_text(encoding="utf-8"))["images"]["model-monitor"]
+    assert len(uris) >= 30
+    assert uris["us-west-2"] == "159807026194.dkr.ecr.us-west-2.amazonaws.com/sagemaker-model-monitor-analyzer"
+    assert uris["cn-north-1"].endswith(".amazonaws.com.cn/sagemaker-model-monitor-analyzer")
+
+
+def test_xgboost_image_is_the_container_the_demo_model_was_trained_for() -> None:
+    uris = json.loads(TABLE_PATH.read_text(encoding="utf-8"))["images"]["xgboost"]
+    assert {uri.rsplit(":", 1)[1] for uri in uris.values()} == {XGBOOST_CONTAINER_VERSION}
+
+
+def test_stack_with_a_region_gets_a_literal_uri_and_unknown_regions_fail() -> None:
+    app = App()
+    assert image_uri(Stack(app, "Ireland", env={"region": "eu-west-1"}), "model-monitor") == (
+        "468650794304.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-model-monitor-analyzer"
+    )
+    with pytest.raises(UnsupportedRegionError, match="no 'model-monitor' image for region 'xx-nowhere-1'"):
+        image_uri(Stack(app, "Nowhere", env={"region": "xx-nowhere-1"}), "model-monitor")
+
+
+def test_environment_agnostic_stack_shares_one_mapping_per_image() -> None:
+    stack = Stack(App(), "Agnostic")
+    first, second = image_uri(stack, "model-monitor"), image_uri(stack, "model-monitor")
+    resolved = stack.resolve(first)
+    assert resolved == {"Fn::FindInMap": ["ModelMonitorImageUris", {"Ref": "AWS::Region"}, "uri"]}
+    assert stack.resolve(second) == resolved
