@@ -1,0 +1,70 @@
+"""The function's settings: read from the environment once per invocation and validated.
+
+The CDK code sets these variables; the names are constants here so that a test (or the construct) can use
+them instead of repeating the strings. Nothing here imports boto3 or Powertools.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+#: Name of the monitoring schedule whose executions this function reports on (required). Executions of
+#: other schedules, and processing jobs that belong to no schedule, are ignored.
+ENV_MONITORING_SCHEDULE_NAME = "MONITORING_SCHEDULE_NAME"
+#: Name of the monitored endpoint (required): the value of the ``Endpoint`` dimension.
+ENV_ENDPOINT_NAME = "ENDPOINT_NAME"
+#: CloudWatch namespace of the published metrics (required). Powertools reads the same variable.
+ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+#: S3 URI of the baseline ``constraints.json`` (optional): used only when an execution does not say which
+#: constraints it was checked against (no ``baseline_constraints`` input).
+ENV_BASELINE_CONSTRAINTS_URI = "BASELINE_CONSTRAINTS_URI"
+
+
+class ConfigurationError(RuntimeError):
+    """An environment variable is missing or invalid: a deployment error, not a data problem."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings of one invocation.
+
+    Attributes:
+        monitoring_schedule_name: From ``MONITORING_SCHEDULE_NAME``.
+        endpoint_name: From ``ENDPOINT_NAME``.
+        metrics_namespace: From ``POWERTOOLS_METRICS_NAMESPACE``.
+        baseline_constraints_uri: From ``BASELINE_CONSTRAINTS_URI``, or ``None`` when unset or empty.
+    """
+
+    monitoring_schedule_name: str
+    endpoint_name: str
+    metrics_namespace: str
+    baseline_constraints_uri: str | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> "Settings":
+        """Read and validate the settings.
+
+        Raises:
+            ConfigurationError: A required variable is missing or blank, or ``BASELINE_CONSTRAINTS_URI``
+                is set but is not an ``s3://bucket/key`` URI. The message names the variable and the value.
+        """
+        fallback = environ.get(ENV_BASELINE_CONSTRAINTS_URI, "").strip() or None
+        if fallback is not None and not _is_s3_object_uri(fallback):
+            raise ConfigurationError(f"{ENV_BASELINE_CONSTRAINTS_URI} must be an s3://bucket/key URI, got {fallback!r}")
+        return cls(
+            monitoring_schedule_name=_required(environ, ENV_MONITORING_SCHEDULE_NAME),
+            endpoint_name=_required(environ, ENV_ENDPOINT_NAME),
+            metrics_namespace=_required(environ, ENV_METRICS_NAMESPACE),
+            baseline_constraints_uri=fallback,
+        )
+
+
+def _required(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is required and must not be blank")
+    return value
+
+
+def _is_s3_object_uri(uri: str) -> bool:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return uri.startswith("s3://") and bool(bucket) and bool(key) and not key.endswith("/")
