@@ -95,10 +95,14 @@ def _one_of(*choices: str) -> Callable[[str], str | None]:
     return check
 
 
-def _name(value: str) -> str | None:
-    if 1 <= len(value) <= 24 and _NAME_RE.fullmatch(value):
-        return None
-    return "1 to 24 letters, digits or single hyphens, starting with a letter"
+def _name_of_length(longest: int) -> Callable[[str], str | None]:
+    # Names end up in stack names and in job-name prefixes, which SageMaker caps at 63 characters in all.
+    def check(value: str) -> str | None:
+        if 1 <= len(value) <= longest and _NAME_RE.fullmatch(value):
+            return None
+        return f"1 to {longest} letters, digits or single hyphens, starting with a letter"
+
+    return check
 
 
 _s3_uri = _pattern(_S3_URI_RE, "an S3 URI of the form s3://bucket/key")
@@ -106,9 +110,23 @@ _instance_type = _pattern(_INSTANCE_TYPE_RE, "a SageMaker instance type of the f
 _email = _pattern(_EMAIL_RE, "an email address")
 
 
+#: The only cron forms Model Monitor accepts (API reference, ScheduleConfig): hourly, daily at an hour, or every
+#: N hours from an hour. Anything else is refused by CreateMonitoringSchedule minutes into a deploy.
+_HOURLY_CRON = "cron(0 * ? * * *)"
+_SCHEDULE_RE = re.compile(r"^cron\(0 (?:\*|(?P<hour>[01]?\d|2[0-3])(?:/(?P<every>0?[1-9]|1\d|2[0-4]))?) \? \* \* \*\)$")
+
+
 def _schedule_expression(value: str) -> str | None:
-    # Checked in full by the monitoring construct (cdk_constructs/schedule_expression.py); here only the form.
-    return None if value.startswith("cron(") and value.endswith(")") else "a cron(...) expression"
+    if _SCHEDULE_RE.fullmatch(value):
+        return None
+    return (
+        "a schedule Model Monitor accepts: hourly cron(0 * ? * * *), daily cron(0 H ? * * *) "
+        "or every N hours cron(0 H/N ? * * *), with H 0-23 and N 1-24"
+    )
+
+
+def is_hourly(schedule_expression: str) -> bool:
+    return schedule_expression == _HOURLY_CRON
 
 
 def _setting(default: Any, check: Callable[[Any], str | None] | None = None, doc: str = "") -> Any:
@@ -119,8 +137,8 @@ def _setting(default: Any, check: Callable[[Any], str | None] | None = None, doc
 class Settings:
     """Everything a stage can set. Each field documents its default and why it is that."""
 
-    stage: str = _setting(DEFAULT_STAGE, _name, "the stage's name; part of every stack name")
-    name: str = _setting("model-monitor", _name, "project name: the prefix of stack names and job names")
+    stage: str = _setting(DEFAULT_STAGE, _name_of_length(10), "the stage's name; part of every stack name")
+    name: str = _setting("model-monitor", _name_of_length(20), "project name: the prefix of stack names and job names")
     account: str | None = _setting(
         None, _pattern(_ACCOUNT_RE, "a 12-digit AWS account id"), "None: environment-agnostic"
     )
@@ -156,16 +174,19 @@ class Settings:
     baseline_dataset_header: bool = _setting(True, None, "whether the CSV baseline starts with a header row")
     baseline_instance_type: str = _setting("ml.m5.xlarge", _instance_type)
     baseline_timeout_minutes: int = _setting(
-        60, _int_range(5, 120), "how long CloudFormation waits for the baseline job"
+        90,
+        _int_range(10, 120),
+        "how long CloudFormation waits for the baseline job: its 60-minute runtime plus start-up; 120 is the most "
+        "a custom-resource Provider can wait",
     )
 
     # -- monitoring schedule --
-    schedule_expression: str = _setting("cron(0 * ? * * *)", _schedule_expression, "hourly")
+    schedule_expression: str = _setting(_HOURLY_CRON, _schedule_expression, "hourly")
     monitoring_instance_type: str = _setting("ml.m5.xlarge", _instance_type)
     monitoring_instance_count: int = _setting(1, _int_range(1, 100))
     monitoring_volume_size_gb: int = _setting(20, _int_range(1, 16384))
     monitoring_max_runtime_seconds: int = _setting(
-        3600, _int_range(1, 3600), "an hourly schedule allows at most 3600 s"
+        3600, _int_range(1, 86400), "an hourly schedule allows at most 3600 s, slower ones 86400 s"
     )
     enable_network_isolation: bool = _setting(False)
     encrypt_inter_container_traffic: bool = _setting(True)
@@ -299,6 +320,11 @@ def _check_combinations(settings: Settings) -> None:
             "settings subnet_ids and security_group_ids: got "
             f"{len(settings.subnet_ids)} subnet(s) and {len(settings.security_group_ids)} security group(s); "
             "expected both set or both empty"
+        )
+    if is_hourly(settings.schedule_expression) and settings.monitoring_max_runtime_seconds > 3600:
+        raise SettingsError(
+            f"setting monitoring_max_runtime_seconds: got {settings.monitoring_max_runtime_seconds}; "
+            "an hourly schedule allows at most 3600"
         )
     if settings.baseline_dataset_format != "csv" and settings.baseline_dataset_uri is None:
         raise SettingsError(

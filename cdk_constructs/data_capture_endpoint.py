@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Aws, Duration, Fn, Stack, Token
-from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import ArnFormat, Duration, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from cdk_constructs.ecr_image import grant_pull
+from cdk_constructs.endpoint_metrics import EndpointMetrics
 from cdk_constructs.nag import acknowledge, wildcard_resource_finding
 from cdk_constructs.secure_bucket import SecureBucket
 
@@ -177,64 +178,16 @@ class DataCaptureEndpoint(Construct):
 
     # -- metrics --------------------------------------------------------------------------------------------
 
-    def metric(
-        self,
-        metric_name: str,
-        *,
-        namespace: str = "AWS/SageMaker",
-        statistic: str = "Sum",
-        period: Duration | None = None,
-        label: str | None = None,
-    ) -> cloudwatch.Metric:
-        """A metric of this endpoint's variant (dimensions ``EndpointName`` and ``VariantName``)."""
-        return cloudwatch.Metric(
-            namespace=namespace,
-            metric_name=metric_name,
-            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": self.variant_name},
-            statistic=statistic,
-            period=period or Duration.minutes(5),
-            label=label,
-        )
-
-    def metric_invocations(self, **kwargs: object) -> cloudwatch.Metric:
-        return self.metric("Invocations", **kwargs)  # type: ignore[arg-type]
-
-    def metric_model_latency(self, statistic: str = "p99") -> cloudwatch.Metric:
-        """Time the model container took to answer, in microseconds."""
-        return self.metric("ModelLatency", statistic=statistic, label=f"ModelLatency {statistic} (us)")
-
-    def metric_overhead_latency(self, statistic: str = "p99") -> cloudwatch.Metric:
-        """Time SageMaker added around the model, in microseconds."""
-        return self.metric("OverheadLatency", statistic=statistic, label=f"OverheadLatency {statistic} (us)")
-
-    def metric_client_errors(self) -> cloudwatch.Metric:
-        return self.metric("Invocation4XXErrors")
-
-    def metric_server_errors(self) -> cloudwatch.Metric:
-        return self.metric("Invocation5XXErrors")
-
-    def metric_utilization(self, metric_name: str) -> cloudwatch.Metric:
-        """``CPUUtilization``, ``MemoryUtilization`` or ``DiskUtilization`` of the instances, in percent."""
-        return self.metric(metric_name, namespace="/aws/sagemaker/Endpoints", statistic="Average")
+    @property
+    def metrics(self) -> EndpointMetrics:
+        """Invocation, latency, error and utilization metrics of the endpoint's variant."""
+        return EndpointMetrics(endpoint_name=self.endpoint_name, variant_name=self.variant_name)
 
     # -- internals ------------------------------------------------------------------------------------------
 
     def _grant_hosting(self, model_image_uri: str) -> None:
         stack = Stack.of(self)
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="PullServingImage",
-                actions=[
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                ],
-                resources=[_repository_arn(model_image_uri)],
-            )
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(sid="AuthenticateToEcr", actions=["ecr:GetAuthorizationToken"], resources=["*"])
-        )
+        grant_pull(self.role, model_image_uri)
         log_group_arn = stack.format_arn(
             service="logs",
             resource="log-group",
@@ -259,30 +212,13 @@ class DataCaptureEndpoint(Construct):
         )
         acknowledge(
             self.role,
-            "ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permissions "
-            "(PutMetricData is held to the endpoint namespace by a condition). SageMaker names the endpoint's "
-            "log streams and captured objects itself, under fixed prefixes.",
+            "cloudwatch:PutMetricData supports no resource-level permissions (it is held to the endpoint "
+            "namespace by a condition). SageMaker names the endpoint's log streams and captured objects itself, "
+            "under fixed prefixes.",
             "AwsSolutions-IAM5[Resource::*]",
             *(wildcard_resource_finding(self, arn) for arn in log_arns),
             wildcard_resource_finding(self, self._captured_objects_arn),
         )
-
-
-def _repository_arn(image_uri: str) -> str:
-    """The ECR repository ARN of ``image_uri`` (``<account>.dkr.ecr.<region>.<domain>/<repo>[:tag]``).
-
-    An image looked up per region (``Fn::FindInMap``) is split with intrinsic functions at deploy time, so
-    the grant names one repository in one account either way.
-    """
-    if Token.is_unresolved(image_uri):
-        account = Fn.select(0, Fn.split(".", image_uri))
-        region = Fn.select(3, Fn.split(".", image_uri))
-        repository = Fn.select(0, Fn.split(":", Fn.select(1, Fn.split("/", image_uri))))
-    else:
-        registry, _, path = image_uri.partition("/")
-        account, region = registry.split(".")[0], registry.split(".")[3]
-        repository = path.split("@")[0].split(":")[0]
-    return f"arn:{Aws.PARTITION}:ecr:{region}:{account}:repository/{repository}"
 
 
 def _check_props(

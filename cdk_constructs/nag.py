@@ -6,6 +6,7 @@ construct (and its children) and one finding (``AwsSolutions-IAM5[Resource::*]``
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Validations
@@ -36,7 +37,10 @@ def _as_nag_text(value: Any) -> str:
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         logical_id, attribute = value["Fn::GetAtt"]
         return f"<{logical_id}.{attribute}>"
+    if isinstance(value, dict) and "Fn::ImportValue" in value:
+        return str(value["Fn::ImportValue"])
     if isinstance(value, dict) and "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
         return str(separator).join(_as_nag_text(part) for part in parts)
-    raise ValueError(f"cannot spell {value!r} as a cdk-nag finding")
+    # Any other intrinsic (Fn::GetStackOutput of a cross-stack reference, ...) appears as compact JSON.
+    return json.dumps(value, separators=(",", ":"))

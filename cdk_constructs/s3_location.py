@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from cdk_constructs.nag import acknowledge, wildcard_resource_finding
 
 _S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/(?P<key>.+)$")
 
@@ -34,5 +37,21 @@ class S3Location:
         return f"arn:{Aws.PARTITION}:s3:::{self.bucket}/{self.key}{suffix}"
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
-        """``s3:GetObject`` on exactly this object (or this prefix), nothing else."""
-        return iam.Grant.add_to_principal(grantee=grantee, actions=["s3:GetObject"], resource_arns=[self.object_arn])
+        """``s3:GetObject`` on exactly this object (or every object under this prefix), nothing else."""
+        grant = iam.Grant.add_to_principal(grantee=grantee, actions=["s3:GetObject"], resource_arns=[self.object_arn])
+        if self.key.endswith("/") and isinstance(grantee, Construct):
+            acknowledge(
+                grantee,
+                "Reads objects that SageMaker names at run time, under one prefix of one bucket.",
+                wildcard_resource_finding(grantee, self.object_arn),
+            )
+        return grant
+
+    def grant_list(self, grantee: iam.IGrantable) -> iam.Grant:
+        """``s3:ListBucket`` limited to this key or prefix: jobs reading an ``S3Prefix`` input list it first."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:ListBucket"],
+            resource_arns=[f"arn:{Aws.PARTITION}:s3:::{self.bucket}"],
+            conditions={"StringLike": {"s3:prefix": [self.key, f"{self.key}*"]}},
+        )

@@ -82,9 +82,7 @@ def _cents(values: npt.ArrayLike) -> FloatArray:
 
 def _draw_columns(rng: np.random.Generator, n: int) -> dict[str, FloatArray]:
     """``n`` trips: every feature and the target, money rounded to cents."""
-    passenger_count = rng.choice(np.arange(1, 7), size=n, p=[0.68, 0.17, 0.05, 0.04, 0.04, 0.02]).astype(
-        np.float64
-    )
+    passenger_count = rng.choice(np.arange(1, 7), size=n, p=[0.68, 0.17, 0.05, 0.04, 0.04, 0.02]).astype(np.float64)
     trip_distance = _cents(np.clip(rng.lognormal(mean=0.6, sigma=0.7, size=n), 0.1, 40.0))
     # More pickups by day and in the evening than at night.
     hour_weights = np.array([3, 2, 1, 1, 1, 2, 3, 5, 6, 6, 5, 5, 6, 6, 6, 6, 6, 7, 8, 8, 7, 6, 5, 4], float)

@@ -50,4 +50,9 @@ class EndpointStack(Stack):
 
         CfnOutput(self, "EndpointName", value=self.endpoint.endpoint_name)
         CfnOutput(self, "CaptureS3Uri", value=self.endpoint.capture_s3_uri)
-        CfnOutput(self, "CaptureBucketName", value=self.endpoint.capture_bucket.bucket_name)
+        self.capture_bucket_name_export = CfnOutput(
+            self,
+            "CaptureBucketName",
+            value=self.endpoint.capture_bucket.bucket_name,
+            export_name=f"{settings.stack_prefix}-capture-bucket",
+        )

@@ -75,9 +75,9 @@ BAD_VALUES = [
     ("endpoint_instance_type", "m5.large", "ml.<family>.<size>"),
     ("monitoring_instance_type", "ml.m5", "ml.<family>.<size>"),
     ("alert_emails", ["ops@example.com", "not-an-email"], "email address"),
-    ("name", "", "1 to 24 letters"),
-    ("name", "x" * 25, "1 to 24 letters"),
-    ("name", "bad_name", "1 to 24 letters"),
+    ("name", "", "1 to 20 letters"),
+    ("name", "x" * 21, "1 to 20 letters"),
+    ("name", "bad_name", "1 to 20 letters"),
     ("baseline_dataset_header", "maybe", "true or false"),
     ("drift_threshold", 3, "a number from 0.0 to 1.0"),
     ("account", "12345", "12-digit"),
@@ -99,6 +99,11 @@ def test_bad_value_names_setting_value_and_what_is_allowed(setting: str, value: 
     assert shown in message
 
 
+def test_too_long_stage_name_is_refused() -> None:
+    with pytest.raises(SettingsError, match='setting stage: got "integration"; expected 1 to 10 letters'):
+        load_settings(stage="integration", stages={"integration": {}})
+
+
 def test_unknown_stage_lists_the_known_ones() -> None:
     with pytest.raises(SettingsError, match=r"unknown stage 'qa'; known stages: default, prod"):
         load_settings(stage="qa", stages={"prod": {}}, overrides={})
@@ -117,6 +122,42 @@ def test_unknown_key_is_refused_with_where_it_came_from(
 ) -> None:
     with pytest.raises(SettingsError, match=rf"unknown setting .* in {where}.*; known settings: account, "):
         load_settings(stage=None, stages=stages, overrides=overrides)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["cron(0 * ? * * *)", "cron(0 12 ? * * *)", "cron(0 0 ? * * *)", "cron(0 17/12 ? * * *)", "cron(0 0/2 ? * * *)"],
+)
+def test_schedules_model_monitor_accepts(expression: str) -> None:
+    assert settings_with(schedule_expression=expression).schedule_expression == expression
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "cron(*/5 * ? * * *)",  # every five minutes: faster than hourly
+        "cron(30 * ? * * *)",  # not on the hour
+        "cron(0 24 ? * * *)",
+        "cron(0 0/25 ? * * *)",
+        "cron(0 * * * ? *)",
+        "rate(1 hour)",
+        "NOW",
+    ],
+)
+def test_schedules_model_monitor_refuses_fail_in_one_line(expression: str) -> None:
+    with pytest.raises(SettingsError, match=r"setting schedule_expression: got .*; expected a schedule Model Monitor"):
+        settings_with(schedule_expression=expression)
+
+
+def test_hourly_schedule_caps_the_job_runtime_at_an_hour() -> None:
+    with pytest.raises(SettingsError, match="an hourly schedule allows at most 3600"):
+        settings_with(monitoring_max_runtime_seconds=7200)
+    assert (
+        settings_with(
+            monitoring_max_runtime_seconds=7200, schedule_expression="cron(0 0 ? * * *)"
+        ).monitoring_max_runtime_seconds
+        == 7200
+    )
 
 
 def test_subnets_need_security_groups() -> None:

@@ -144,7 +144,7 @@ def test_user_model_replaces_the_demo_and_only_that_object_is_readable() -> None
         "Effect": "Allow",
         "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::my-models/churn/model.tar.gz"]]},
     } in statements
-    pull = next(s for s in statements if s.get("Sid") == "PullServingImage")
+    pull = next(s for s in statements if s.get("Sid") == "PullImage")
     assert pull["Resource"] == {
         "Fn::Join": [
             "",

@@ -15,6 +15,10 @@ from tests.synth import STAGES, mask_asset_hashes, synth_stage
 #: Regions whose resource specs cfn-lint checks the templates against (informational only: the stacks are
 #: environment-agnostic).
 LINT_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+#: W3005 ("DependsOn already enforced by a GetAtt"): aws-cdk-lib adds DependsOn on the role and its policy to
+#: every Lambda function it builds, the Provider framework's included. Redundant, harmless, and not ours to
+#: remove without rewriting CDK's output; every other rule stays on.
+LINT_IGNORED = ["W3005"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -31,7 +35,7 @@ def test_cfn_lint_reports_nothing(stage: str) -> None:
     synthesized = synth_stage(stage)
     for stack_id in synthesized.stack_ids:
         template = json.dumps(synthesized.template_json(stack_id))
-        matches = lint(template, config=ManualArgs(regions=LINT_REGIONS))
+        matches = lint(template, config=ManualArgs(regions=LINT_REGIONS, ignore_checks=LINT_IGNORED))
         assert [str(match) for match in matches] == [], f"cfn-lint on {stage}/{stack_id}"
 
 
@@ -40,7 +44,7 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("stack_id", ["Endpoint"])
+@pytest.mark.parametrize("stack_id", ["Endpoint", "Baseline", "Monitoring"])
 def test_template_matches_snapshot(stack_id: str, snapshot_json: SnapshotAssertion) -> None:
     """Review a template change in the snapshot diff; update with ``pytest --snapshot-update``."""
     assert mask_asset_hashes(synth_stage("default").template_json(stack_id)) == snapshot_json

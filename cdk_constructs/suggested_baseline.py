@@ -1,0 +1,231 @@
+"""The baseline custom resource: ``suggest_baseline`` runs during ``cdk deploy`` and CloudFormation waits for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CustomResource, Duration, Stack, Token
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from cdk_constructs.function_logging import FunctionLogging
+from cdk_constructs.nag import acknowledge, wildcard_resource_finding
+from cdk_constructs.processing_role import ProcessingRole
+from cdk_constructs.s3_location import S3Location
+
+BASELINE_FUNCTION_DIR = Path(__file__).resolve().parents[1] / "lambdas" / "baseline"
+
+#: Longest job-name prefix the handler accepts (it appends "-" and a 16-character hash; SageMaker allows 63).
+MAX_JOB_NAME_PREFIX = 40
+
+
+class SuggestedBaseline(Construct):
+    """Statistics and constraints of a dataset, computed by a Model Monitor baseline job at deploy time.
+
+    A container-image Lambda (``lambdas/baseline``, the SageMaker SDK is too large for a zip) starts
+    ``DefaultModelMonitor.suggest_baseline``; the Provider framework polls ``is_complete`` until the job ends,
+    so the stack waits for the baseline and fails with the job's ``FailureReason``. Nothing here depends on
+    the endpoint: CloudFormation runs the job while the endpoint is being created.
+
+    :param dataset: ``s3://`` URI of the baseline dataset (an object, or a prefix ending in ``/``).
+    :param output_bucket: where ``statistics.json`` and ``constraints.json`` are written.
+    :param output_prefix: key prefix under ``output_bucket``. Default: ``baseline``.
+    :param encryption_key: encrypts the job's volume and output.
+    :param job_name_prefix: prefix of the job's name; IAM is scoped to it. At most 40 characters.
+    :param dataset_format: ``csv`` or ``jsonl``. Default: ``csv``.
+    :param header: whether the CSV starts with a header row. Default: True.
+    :param instance_type: processing instance type. Default: ``ml.m5.xlarge``.
+    :param instance_count: Default: 1.
+    :param volume_size_gb: Default: 30.
+    :param max_runtime: the job's stopping condition. Default: one hour.
+    :param total_timeout: how long CloudFormation waits for the job. Default: ``max_runtime`` plus 30 minutes
+        for the instance to start and the output to upload.
+    :param query_interval: how often the job's status is read. Default: one minute.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        dataset: S3Location,
+        output_bucket: s3.IBucket,
+        encryption_key: kms.IKey,
+        job_name_prefix: str,
+        output_prefix: str = "baseline",
+        dataset_format: str = "csv",
+        header: bool = True,
+        instance_type: str = "ml.m5.xlarge",
+        instance_count: int = 1,
+        volume_size_gb: int = 30,
+        max_runtime: Duration | None = None,
+        total_timeout: Duration | None = None,
+        query_interval: Duration | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if dataset_format not in ("csv", "jsonl"):
+            raise ValueError(f"dataset_format must be 'csv' or 'jsonl', got {dataset_format!r}")
+        if not Token.is_unresolved(job_name_prefix) and not 1 <= len(job_name_prefix) <= MAX_JOB_NAME_PREFIX:
+            raise ValueError(f"job_name_prefix must be 1 to {MAX_JOB_NAME_PREFIX} characters, got {job_name_prefix!r}")
+        if not Token.is_unresolved(instance_type) and not instance_type.startswith("ml."):
+            raise ValueError(f"instance_type must be a SageMaker instance type (ml.*), got {instance_type!r}")
+        max_runtime = max_runtime or Duration.hours(1)
+        total_timeout = total_timeout or max_runtime.plus(Duration.minutes(30))
+
+        output = S3Location(bucket=output_bucket.bucket_name, key=f"{output_prefix.strip('/')}/")
+
+        self.processing_role = ProcessingRole(
+            self,
+            "ProcessingRole",
+            description="Runs Model Monitor baseline jobs: reads the dataset, writes statistics and constraints",
+            encryption_key=encryption_key,
+        )
+        dataset.grant_read(self.processing_role.role)
+        dataset.grant_list(self.processing_role.role)
+        self.processing_role.grant_write(output_bucket, output.key)
+
+        job_arn_prefix = Stack.of(self).format_arn(
+            service="sagemaker", resource="processing-job", resource_name=f"{job_name_prefix.lower()}-*"
+        )
+        on_event = self._function(
+            "StartJob",
+            handler="baseline.handler.on_event",
+            description="Starts, adopts or stops the Model Monitor baseline job of a CloudFormation request",
+            timeout=Duration.minutes(5),
+            job_arn_prefix=job_arn_prefix,
+            actions=[
+                "sagemaker:CreateProcessingJob",
+                "sagemaker:DescribeProcessingJob",
+                "sagemaker:StopProcessingJob",
+            ],
+        )
+        self.processing_role.role.grant_pass_role(on_event.role)  # type: ignore[arg-type]
+        is_complete = self._function(
+            "WaitForJob",
+            handler="baseline.handler.is_complete",
+            description="Reports whether the Model Monitor baseline job has ended, and how",
+            timeout=Duration.minutes(1),
+            job_arn_prefix=job_arn_prefix,
+            actions=["sagemaker:DescribeProcessingJob"],
+        )
+
+        provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=on_event,
+            is_complete_handler=is_complete,
+            query_interval=query_interval or Duration.minutes(1),
+            total_timeout=total_timeout,
+            log_group=logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS),
+            disable_waiter_state_machine_logging=False,
+            waiter_state_machine_log_options=cr.LogOptions(
+                destination=logs.LogGroup(self, "WaiterLogs", retention=logs.RetentionDays.THREE_MONTHS),
+                level=sfn.LogLevel.ALL,
+                include_execution_data=False,
+            ),
+        )
+        _acknowledge_provider_framework(provider, handlers=(on_event, is_complete))
+
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type="Custom::ModelMonitorBaseline",
+            properties={
+                "DatasetUri": dataset.uri,
+                "DatasetFormat": dataset_format,
+                "Header": "true" if header else "false",
+                "OutputUri": output.uri.rstrip("/"),
+                "RoleArn": self.processing_role.role.role_arn,
+                "JobNamePrefix": job_name_prefix,
+                "InstanceType": instance_type,
+                "InstanceCount": str(instance_count),
+                "VolumeSizeInGB": str(volume_size_gb),
+                "MaxRuntimeInSeconds": str(int(max_runtime.to_seconds())),
+                "KmsKeyArn": encryption_key.key_arn,
+            },
+        )
+        # The job needs its role's policies in place before it starts, not just the role.
+        self.resource.node.add_dependency(self.processing_role.policy)
+
+    @property
+    def statistics_uri(self) -> str:
+        """``s3://`` URI of the baseline's ``statistics.json``."""
+        return self.resource.get_att_string("StatisticsUri")
+
+    @property
+    def constraints_uri(self) -> str:
+        """``s3://`` URI of the baseline's ``constraints.json``."""
+        return self.resource.get_att_string("ConstraintsUri")
+
+    @property
+    def job_name(self) -> str:
+        return self.resource.get_att_string("JobName")
+
+    def _function(
+        self,
+        construct_id: str,
+        *,
+        handler: str,
+        description: str,
+        timeout: Duration,
+        job_arn_prefix: str,
+        actions: list[str],
+    ) -> lambda_.DockerImageFunction:
+        logging = FunctionLogging(self, f"{construct_id}Logging", description=description)
+        logging.role.add_to_policy(iam.PolicyStatement(sid="BaselineJobs", actions=actions, resources=[job_arn_prefix]))
+        acknowledge(
+            logging.role,
+            "The job's name is derived from the CloudFormation request at run time; the grant is limited to "
+            "processing jobs whose names start with this baseline's prefix.",
+            wildcard_resource_finding(self, job_arn_prefix),
+        )
+        return lambda_.DockerImageFunction(
+            self,
+            construct_id,
+            description=description,
+            # One image for both entry points: the same folder gives the same asset, built and pushed once.
+            code=lambda_.DockerImageCode.from_image_asset(
+                str(BASELINE_FUNCTION_DIR), cmd=[handler], platform=ecr_assets.Platform.LINUX_AMD64
+            ),
+            architecture=lambda_.Architecture.X86_64,
+            memory_size=1024,
+            timeout=timeout,
+            role=logging.role,
+            log_group=logging.log_group,
+            environment={"POWERTOOLS_SERVICE_NAME": "model-monitor-baseline"},
+        )
+
+
+def _acknowledge_provider_framework(provider: cr.Provider, *, handlers: tuple[lambda_.IFunction, ...]) -> None:
+    """Findings on the Provider framework's own functions and state machine, which CDK builds and maintains."""
+    reason = (
+        "CDK's custom-resource Provider framework: its Node.js functions, their AWS-managed basic execution "
+        "policy, their invoke grants on the handler functions (versions included) and the waiter state "
+        "machine's log-delivery permissions (which support no resource-level permissions) are built by "
+        "aws-cdk-lib. X-Ray tracing of the waiter is not configurable through the Provider."
+    )
+    acknowledge(
+        provider,
+        reason,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        "AwsSolutions-L1",
+        "AwsSolutions-SF2",
+        "AwsSolutions-IAM5[Resource::*]",
+        *(
+            wildcard_resource_finding(provider, f"{function.function_arn}:*")
+            for function in (*handlers, *_framework_functions(provider))
+        ),
+    )
+
+
+def _framework_functions(provider: cr.Provider) -> list[lambda_.Function]:
+    """The Provider's own functions, which its waiter state machine invokes (any version)."""
+    return [child for child in provider.node.children if isinstance(child, lambda_.Function)]

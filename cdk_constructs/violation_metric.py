@@ -1,0 +1,181 @@
+"""The violation percentage: a function that turns each monitoring execution's report into metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from cdk_constructs.function_logging import FunctionLogging
+from cdk_constructs.nag import acknowledge, wildcard_resource_finding
+from lambdas.violation_metric import metric_names
+
+LAMBDAS_DIR = Path(__file__).resolve().parents[1] / "lambdas"
+PACKAGE = "violation_metric"
+
+#: Powertools publishes one layer per release and Python version, with its ARN in a public SSM parameter; the
+#: version matches aws-lambda-powertools in requirements-dev.txt, which the tests run against.
+POWERTOOLS_VERSION = "3.37.0"
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/x86_64/{RUNTIME.name}/{POWERTOOLS_VERSION}"
+
+#: When a monitoring execution (a processing job) ends, whatever the outcome.
+EXECUTION_ENDED_PATTERN = events.EventPattern(
+    source=["aws.sagemaker"],
+    detail_type=["SageMaker Processing Job State Change"],
+    detail={"ProcessingJobStatus": ["Completed", "Failed", "Stopped"]},
+)
+
+
+class ViolationMetric(Construct):
+    """Publishes, per monitoring execution, the share of monitored features that violated their constraints.
+
+    EventBridge invokes the function (``lambdas/violation_metric``) when any processing job ends; it keeps
+    only executions of ``schedule_name`` (confirmed with ``DescribeProcessingJob``), reads the execution's
+    ``constraint_violations.json`` and the constraints it was checked against, and publishes EMF metrics
+    (names in ``lambdas/violation_metric/metric_names.py``) with dimensions ``Endpoint`` and
+    ``MonitoringSchedule``. A failed execution publishes ``ExecutionFailed=1``; an unreadable report
+    ``ReportErrors=1``, never a silent 0 %.
+
+    :param endpoint_name: dimension value, and the endpoint the schedule watches.
+    :param schedule_name: the monitoring schedule whose executions count.
+    :param constraints_uri: the baseline constraints, for executions whose description names none.
+    :param namespace: CloudWatch namespace of the metrics. Default: ``ModelMonitorAsCode``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint_name: str,
+        schedule_name: str,
+        constraints_uri: str,
+        namespace: str = "ModelMonitorAsCode",
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.namespace = namespace
+        self.endpoint_name = endpoint_name
+        self.schedule_name = schedule_name
+
+        logging = FunctionLogging(
+            self, "Logging", description="Publishes the violation percentage of each monitoring execution"
+        )
+        self.role = logging.role
+        processing_jobs = Stack.of(self).format_arn(service="sagemaker", resource="processing-job", resource_name="*")
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeEndedJobs", actions=["sagemaker:DescribeProcessingJob"], resources=[processing_jobs]
+            )
+        )
+        acknowledge(
+            self.role,
+            "Monitoring executions get names SageMaker chooses at run time; the function must describe a job to "
+            "learn whether it belongs to this schedule. Describe only.",
+            wildcard_resource_finding(self, processing_jobs),
+        )
+
+        powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "Powertools",
+            # Resolved by CloudFormation at deploy time: synth makes no AWS call.
+            ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER),
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Turns each monitoring execution's constraint violations into CloudWatch metrics",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.X86_64,
+            handler=f"{PACKAGE}.handler.lambda_handler",
+            code=lambda_.Code.from_asset(
+                str(LAMBDAS_DIR),
+                # The asset root is lambdas/ so that the package keeps its name; ship only this package.
+                exclude=["*", f"!{PACKAGE}", f"!{PACKAGE}/*.py"],
+            ),
+            layers=[powertools],
+            memory_size=256,
+            timeout=Duration.minutes(1),
+            role=self.role,
+            log_group=logging.log_group,
+            environment={
+                "MONITORING_SCHEDULE_NAME": schedule_name,
+                "ENDPOINT_NAME": endpoint_name,
+                "BASELINE_CONSTRAINTS_URI": constraints_uri,
+                "POWERTOOLS_METRICS_NAMESPACE": namespace,
+                "POWERTOOLS_SERVICE_NAME": "model-monitor-violation-metric",
+            },
+        )
+
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "UndeliveredEvents",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "This queue is the dead-letter queue of the execution-ended rule; it has none of its own.",
+            "AwsSolutions-SQS3",
+        )
+        self.rule = events.Rule(
+            self,
+            "ExecutionEnded",
+            description="A SageMaker processing job (a monitoring execution among them) has ended",
+            event_pattern=EXECUTION_ENDED_PATTERN,
+            targets=[
+                targets.LambdaFunction(
+                    self.function,
+                    retry_attempts=4,
+                    max_event_age=Duration.hours(2),
+                    dead_letter_queue=self.dead_letter_queue,
+                )
+            ],
+        )
+
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        statistic: str = "Maximum",
+        period: Duration | None = None,
+        extra_dimensions: dict[str, str] | None = None,
+    ) -> cloudwatch.Metric:
+        """A metric the function publishes. Maximum by default: SageMaker may send an event twice."""
+        return cloudwatch.Metric(
+            namespace=self.namespace,
+            metric_name=metric_name,
+            dimensions_map={
+                metric_names.DIMENSION_ENDPOINT: self.endpoint_name,
+                metric_names.DIMENSION_MONITORING_SCHEDULE: self.schedule_name,
+                **(extra_dimensions or {}),
+            },
+            statistic=statistic,
+            period=period or Duration.hours(1),
+            label=metric_name,
+        )
+
+    def metric_violation_percentage(self) -> cloudwatch.Metric:
+        """Distinct violated features / monitored features x 100, of the latest execution in the period."""
+        return self.metric(metric_names.VIOLATION_PERCENTAGE)
+
+    def metric_execution_failed(self) -> cloudwatch.Metric:
+        return self.metric(metric_names.EXECUTION_FAILED)
+
+    def metric_report_errors(self) -> cloudwatch.Metric:
+        return self.metric(metric_names.REPORT_ERRORS)
+
+    def metric_constraint_violations(self, check_type: str) -> cloudwatch.Metric:
+        return self.metric(
+            metric_names.CONSTRAINT_VIOLATIONS,
+            extra_dimensions={metric_names.DIMENSION_CONSTRAINT_CHECK_TYPE: check_type},
+        )
