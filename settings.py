@@ -208,6 +208,10 @@ class Settings:
     violation_threshold_percent: float = _setting(
         25.0, _float_range(0.0, 100.0), "violated features / monitored features x 100 that starts a retrain"
     )
+    training_data_uri: str | None = _setting(
+        None, _s3_uri, "None: the embedded demo training CSV; what the retrain pipeline trains on"
+    )
+    retrain_instance_type: str = _setting("ml.m5.large", _instance_type)
     retrain_pipeline: str | None = _setting(
         None,
         _pattern(_PIPELINE_RE, "a CodePipeline name or ARN"),

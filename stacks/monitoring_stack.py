@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import Arn, ArnFormat, CfnOutput, Duration, Stack
+from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from cdk_constructs.alerts_topic import AlertsTopic
@@ -14,11 +17,15 @@ from cdk_constructs.data_quality_monitor import DataQualityMonitor
 from cdk_constructs.endpoint_metrics import EndpointMetrics
 from cdk_constructs.monitoring_alarms import MonitoringAlarms
 from cdk_constructs.monitoring_dashboard import MonitoringDashboard
+from cdk_constructs.retrain_pipeline import RetrainPipeline
+from cdk_constructs.retrain_trigger import RetrainTrigger
 from cdk_constructs.s3_location import S3Location
+from cdk_constructs.sagemaker_images import image_uri
 from cdk_constructs.violation_metric import ViolationMetric
 from settings import Settings
 
 REPORTS_PREFIX = "monitoring-reports"
+DEMO_TRAINING_DATA = Path(__file__).resolve().parents[1] / "demo" / "data" / "train.csv"
 
 
 class MonitoringStack(Stack):
@@ -115,7 +122,41 @@ class MonitoringStack(Stack):
             alarms=self.alarms.all_alarms,
         )
 
+        self.retrain_pipeline = self._retrain_pipeline(settings, data_bucket, data_key)
+        self.retrain_trigger = RetrainTrigger(
+            self, "RetrainTrigger", alarm=self.alarms.violation_alarm, pipeline=self.retrain_pipeline
+        )
+
+        CfnOutput(self, "RetrainPipelineName", value=self.retrain_pipeline.pipeline_name)
         CfnOutput(self, "MonitoringScheduleName", value=self.monitor.schedule_name)
         CfnOutput(self, "AlertsTopicArn", value=self.alerts.topic.topic_arn)
         CfnOutput(self, "DashboardName", value=self.dashboard.dashboard.dashboard_name)
         CfnOutput(self, "ViolationAlarmName", value=self.alarms.violation_alarm.alarm_name)
+
+    def _retrain_pipeline(
+        self, settings: Settings, data_bucket: s3.IBucket, data_key: kms.IKey
+    ) -> codepipeline.IPipeline:
+        """The stage's own pipeline (``retrain_pipeline``, a name or an ARN), or a small one built here."""
+        if settings.retrain_pipeline:
+            arn = (
+                settings.retrain_pipeline
+                if settings.retrain_pipeline.startswith("arn:")
+                else self.format_arn(service="codepipeline", resource=settings.retrain_pipeline)
+            )
+            Arn.split(arn, ArnFormat.NO_RESOURCE_NAME)  # a malformed ARN fails here, at synth
+            return codepipeline.Pipeline.from_pipeline_arn(self, "RetrainPipeline", arn)
+        if settings.training_data_uri:
+            training_data = S3Location.parse(settings.training_data_uri)
+        else:
+            demo = s3_assets.Asset(self, "DemoTrainingData", path=str(DEMO_TRAINING_DATA))
+            training_data = S3Location(bucket=demo.s3_bucket_name, key=demo.s3_object_key)
+        return RetrainPipeline(
+            self,
+            "Retrain",
+            training_data=training_data,
+            training_image_uri=settings.model_image_uri or image_uri(self, "xgboost"),
+            output_bucket=data_bucket,
+            encryption_key=data_key,
+            job_name_prefix=f"{settings.stack_prefix}-retrain",
+            instance_type=settings.retrain_instance_type,
+        ).pipeline

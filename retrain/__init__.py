@@ -1,0 +1,1 @@
+"""The retrain step run by the retrain pipeline's CodeBuild project (see start_training.py)."""
