@@ -13,6 +13,7 @@ from constructs import Construct
 
 from cdk_constructs.processing_role import ProcessingRole
 from cdk_constructs.sagemaker_images import image_uri
+from cdk_constructs.schedule_guard import ScheduleGuard
 
 #: Where Model Monitor publishes data-quality metrics, and their dimensions (AWS documentation, "CloudWatch
 #: Metrics for Data and Model Quality").
@@ -165,6 +166,8 @@ class DataQualityMonitor(Construct):
                 ),
             ),
         )
+        # SageMaker refuses to delete a Pending schedule: hold CloudFormation until it has settled.
+        self.guard = ScheduleGuard(self, "ScheduleGuard", schedule=self.schedule, schedule_name=self.schedule_name)
 
     @property
     def schedule_arn(self) -> str:

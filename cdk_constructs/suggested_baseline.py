@@ -18,6 +18,7 @@ from constructs import Construct
 from cdk_constructs.function_logging import FunctionLogging
 from cdk_constructs.nag import acknowledge, wildcard_resource_finding
 from cdk_constructs.processing_role import ProcessingRole
+from cdk_constructs.provider_framework import acknowledge_provider_framework
 from cdk_constructs.s3_location import S3Location
 
 BASELINE_FUNCTION_DIR = Path(__file__).resolve().parents[1] / "lambdas" / "baseline"
@@ -131,7 +132,7 @@ class SuggestedBaseline(Construct):
                 include_execution_data=False,
             ),
         )
-        _acknowledge_provider_framework(provider, handlers=(on_event, is_complete))
+        acknowledge_provider_framework(provider, handlers=(on_event, is_complete))
 
         self.resource = CustomResource(
             self,
@@ -202,30 +203,3 @@ class SuggestedBaseline(Construct):
             log_group=logging.log_group,
             environment={"POWERTOOLS_SERVICE_NAME": "model-monitor-baseline"},
         )
-
-
-def _acknowledge_provider_framework(provider: cr.Provider, *, handlers: tuple[lambda_.IFunction, ...]) -> None:
-    """Findings on the Provider framework's own functions and state machine, which CDK builds and maintains."""
-    reason = (
-        "CDK's custom-resource Provider framework: its Node.js functions, their AWS-managed basic execution "
-        "policy, their invoke grants on the handler functions (versions included) and the waiter state "
-        "machine's log-delivery permissions (which support no resource-level permissions) are built by "
-        "aws-cdk-lib. X-Ray tracing of the waiter is not configurable through the Provider."
-    )
-    acknowledge(
-        provider,
-        reason,
-        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-        "AwsSolutions-L1",
-        "AwsSolutions-SF2",
-        "AwsSolutions-IAM5[Resource::*]",
-        *(
-            wildcard_resource_finding(provider, f"{function.function_arn}:*")
-            for function in (*handlers, *_framework_functions(provider))
-        ),
-    )
-
-
-def _framework_functions(provider: cr.Provider) -> list[lambda_.Function]:
-    """The Provider's own functions, which its waiter state machine invokes (any version)."""
-    return [child for child in provider.node.children if isinstance(child, lambda_.Function)]

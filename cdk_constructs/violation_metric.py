@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
@@ -15,10 +13,10 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from cdk_constructs.function_logging import FunctionLogging
+from cdk_constructs.lambda_package import package_code
 from cdk_constructs.nag import acknowledge, wildcard_resource_finding
 from lambdas.violation_metric import metric_names
 
-LAMBDAS_DIR = Path(__file__).resolve().parents[1] / "lambdas"
 PACKAGE = "violation_metric"
 
 #: Powertools publishes one layer per release and Python version, with its ARN in a public SSM parameter; the
@@ -96,11 +94,7 @@ class ViolationMetric(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.X86_64,
             handler=f"{PACKAGE}.handler.lambda_handler",
-            code=lambda_.Code.from_asset(
-                str(LAMBDAS_DIR),
-                # The asset root is lambdas/ so that the package keeps its name; ship only this package.
-                exclude=["*", f"!{PACKAGE}", f"!{PACKAGE}/*.py"],
-            ),
+            code=package_code(PACKAGE),
             layers=[powertools],
             memory_size=256,
             timeout=Duration.minutes(1),
