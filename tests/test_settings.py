@@ -193,3 +193,9 @@ def test_app_stops_with_one_line_and_no_traceback(tmp_path: Path) -> None:
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == ["error: setting sampling_percentage: got 150; expected an integer from 0 to 100"]
     assert "Traceback" not in result.stderr
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    undocumented = [name for name in Settings.__dataclass_fields__ if name != "stage" and f"`{name}`" not in readme]
+    assert undocumented == [], "add these settings to the README's settings table"
