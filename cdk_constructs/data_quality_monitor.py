@@ -153,7 +153,8 @@ class DataQualityMonitor(Construct):
         # The job definition has no name attribute; its Ref is the ARN ".../data-quality-job-definition/<name>".
         self.job_definition_name = Fn.select(1, Fn.split("/", self.job_definition.ref))
         # The schedule must be named: the name is unique per stack and construct path, never typed by hand.
-        self.schedule_name = Names.unique_resource_name(self, max_length=63, separator="-")
+        # Lower case, as SageMaker writes it in ARNs, so the name in metric dimensions and events matches.
+        self.schedule_name = Names.unique_resource_name(self, max_length=63, separator="-").lower()
         self.schedule = sagemaker.CfnMonitoringSchedule(
             self,
             "Schedule",

@@ -107,7 +107,7 @@ class SuggestedBaseline(Construct):
                 "sagemaker:StopProcessingJob",
             ],
         )
-        self.processing_role.role.grant_pass_role(on_event.role)  # type: ignore[arg-type]
+        self.processing_role.grant_pass_role(on_event)
         is_complete = self._function(
             "WaitForJob",
             handler="baseline.handler.is_complete",

@@ -60,8 +60,8 @@ def build_stacks(app: App, settings: Settings) -> StageStacks:
     )
     # Bucket names cross as explicit exports: grants on their objects then name a value known at construction,
     # which the cdk-nag acknowledgements of those grants must spell out.
-    monitoring.add_dependency(endpoint)
-    monitoring.add_dependency(baseline)
+    monitoring.add_stack_dependency(endpoint, "watches its endpoint and reads its captured data")
+    monitoring.add_stack_dependency(baseline, "compares with its baseline and writes reports to its bucket")
     Tags.of(app).add("project", settings.name)
     Tags.of(app).add("stage", settings.stage)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
