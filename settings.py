@@ -222,6 +222,11 @@ class Settings:
     def stack_prefix(self) -> str:
         return f"{self.name}-{self.stage}"
 
+    @property
+    def one_time_schedule_prefix(self) -> str:
+        """Names of one-time schedules ``python -m ops run-now`` starts; their results count as the stage's."""
+        return f"{self.stack_prefix}-run-now-"
+
 
 _FIELDS = {field.name: field for field in dataclasses.fields(Settings)}
 

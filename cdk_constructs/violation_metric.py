@@ -46,6 +46,8 @@ class ViolationMetric(Construct):
     :param endpoint_name: dimension value, and the endpoint the schedule watches.
     :param schedule_name: the monitoring schedule whose executions count.
     :param constraints_uri: the baseline constraints, for executions whose description names none.
+    :param one_time_schedule_prefix: executions of one-time schedules whose names start with this prefix
+        (``python -m ops run-now``) are reported as the main schedule's. Default: none.
     :param namespace: CloudWatch namespace of the metrics. Default: ``ModelMonitorAsCode``.
     """
 
@@ -57,6 +59,7 @@ class ViolationMetric(Construct):
         endpoint_name: str,
         schedule_name: str,
         constraints_uri: str,
+        one_time_schedule_prefix: str | None = None,
         namespace: str = "ModelMonitorAsCode",
     ) -> None:
         super().__init__(scope, construct_id)
@@ -104,6 +107,7 @@ class ViolationMetric(Construct):
                 "MONITORING_SCHEDULE_NAME": schedule_name,
                 "ENDPOINT_NAME": endpoint_name,
                 "BASELINE_CONSTRAINTS_URI": constraints_uri,
+                "ONE_TIME_SCHEDULE_PREFIX": one_time_schedule_prefix or "",
                 "POWERTOOLS_METRICS_NAMESPACE": namespace,
                 "POWERTOOLS_SERVICE_NAME": "model-monitor-violation-metric",
             },

@@ -89,6 +89,7 @@ class MonitoringStack(Stack):
             endpoint_name=endpoint.endpoint_name,
             schedule_name=self.monitor.schedule_name,
             constraints_uri=constraints_uri,
+            one_time_schedule_prefix=settings.one_time_schedule_prefix,
         )
         reports = S3Location(bucket=data_bucket.bucket_name, key=f"{REPORTS_PREFIX}/")
         for location in (reports, baseline):

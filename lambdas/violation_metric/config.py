@@ -14,6 +14,9 @@ ENV_MONITORING_SCHEDULE_NAME = "MONITORING_SCHEDULE_NAME"
 ENV_ENDPOINT_NAME = "ENDPOINT_NAME"
 #: CloudWatch namespace of the published metrics (required). Powertools reads the same variable.
 ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+#: Prefix of one-time schedules started by ``python -m ops run-now`` (optional). Their executions are reported
+#: under the main schedule's dimension, so that running monitoring now moves the same alarm as the hourly run.
+ENV_ONE_TIME_SCHEDULE_PREFIX = "ONE_TIME_SCHEDULE_PREFIX"
 #: S3 URI of the baseline ``constraints.json`` (optional): used only when an execution does not say which
 #: constraints it was checked against (no ``baseline_constraints`` input).
 ENV_BASELINE_CONSTRAINTS_URI = "BASELINE_CONSTRAINTS_URI"
@@ -32,12 +35,26 @@ class Settings:
         endpoint_name: From ``ENDPOINT_NAME``.
         metrics_namespace: From ``POWERTOOLS_METRICS_NAMESPACE``.
         baseline_constraints_uri: From ``BASELINE_CONSTRAINTS_URI``, or ``None`` when unset or empty.
+        one_time_schedule_prefix: From ``ONE_TIME_SCHEDULE_PREFIX``, or ``None`` when unset or empty.
     """
 
     monitoring_schedule_name: str
     endpoint_name: str
     metrics_namespace: str
     baseline_constraints_uri: str | None = None
+    one_time_schedule_prefix: str | None = None
+
+    def reports_on(self, schedule_name: str | None) -> bool:
+        """Whether executions of ``schedule_name`` count: our schedule, or a one-time run of it.
+
+        SageMaker names are case-insensitive and ARNs may carry them lowercased.
+        """
+        if schedule_name is None:
+            return False
+        name = schedule_name.lower()
+        if name == self.monitoring_schedule_name.lower():
+            return True
+        return bool(self.one_time_schedule_prefix) and name.startswith(str(self.one_time_schedule_prefix).lower())
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "Settings":
@@ -55,6 +72,7 @@ class Settings:
             endpoint_name=_required(environ, ENV_ENDPOINT_NAME),
             metrics_namespace=_required(environ, ENV_METRICS_NAMESPACE),
             baseline_constraints_uri=fallback,
+            one_time_schedule_prefix=environ.get(ENV_ONE_TIME_SCHEDULE_PREFIX, "").strip() or None,
         )
 
 

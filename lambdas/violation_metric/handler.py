@@ -85,8 +85,7 @@ def handle_event(event: dict[str, Any], settings: Settings, clients: AwsClients)
 
     schedule_arn = description.get("MonitoringScheduleArn")
     schedule_name = schedule_name_from_arn(schedule_arn)
-    # SageMaker names are case-insensitive and ARNs may carry them lowercased.
-    if schedule_name is None or schedule_name.lower() != settings.monitoring_schedule_name.lower():
+    if not settings.reports_on(schedule_name):
         logger.info(
             "Not an execution of our monitoring schedule: ignored",
             extra={"monitoring_schedule_arn": schedule_arn},

@@ -7,6 +7,7 @@ execution. (One test does use moto's SageMaker: a plain processing job, which mu
 """
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -290,6 +291,32 @@ def test_schedule_name_matches_whatever_the_case(
     (percentage,) = [p for p in output().points() if p.name == VIOLATION_PERCENTAGE]
     assert percentage.value == 50.0
     assert dict(percentage.dimensions)[DIMENSION_MONITORING_SCHEDULE] == "Churn-Data-Quality"
+
+
+def test_a_one_time_run_counts_as_our_schedule(
+    aws: Aws, output: Callable[[], Output], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``python -m ops run-now`` runs a one-time schedule; its result must move the same alarm."""
+    monkeypatch.setenv("ONE_TIME_SCHEDULE_PREFIX", "model-monitor-default-run-now-")
+    aws.describe(shapes.monitoring_execution(schedule="model-monitor-default-run-now-20261123150405-a1b2"))
+    aws.put(shapes.VIOLATIONS_KEY, ff.fixture_bytes(ff.NLP_CUSTOM_CONTAINER_VIOLATIONS))
+    aws.put(shapes.CONSTRAINTS_KEY, '{"features": [{"name": "sent_mmd_score"}, {"name": "length"}]}')
+
+    invoke(shapes.state_change_event())
+
+    (percentage,) = [p for p in output().points() if p.name == VIOLATION_PERCENTAGE]
+    assert percentage.value == 50.0
+    assert dict(percentage.dimensions)[DIMENSION_MONITORING_SCHEDULE] == os.environ["MONITORING_SCHEDULE_NAME"]
+
+
+def test_another_prefix_is_still_not_ours(
+    aws: Aws, output: Callable[[], Output], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ONE_TIME_SCHEDULE_PREFIX", "model-monitor-default-run-now-")
+    aws.describe(shapes.monitoring_execution(schedule="model-monitor-prod-run-now-20261123150405-a1b2"))
+
+    assert invoke(shapes.state_change_event())["outcome"] == "ignored"
+    assert output().emf == []
 
 
 # --- Failed / Stopped ---------------------------------------------------------------------------------
