@@ -1,0 +1,275 @@
+"""``python -m ops``: the command line. Parses arguments, reads the stage's outputs, calls the subcommand.
+
+Kept thin on purpose: what each subcommand does lives in its module (traffic, run_now, status, report_inputs)
+as plain functions over AWS clients, which the tests call with moto or stubbed clients.
+
+Exit codes: 0 fine; 1 the command ran and found something wrong (failed requests, a failed execution, an alarm
+in ALARM) or AWS refused a call; 2 the operator has to fix something first (stack not deployed, bad
+argument, no credentials); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+from . import stack_outputs as so
+from .aws import ClientFactory, boto3_client_factory
+from .errors import OpsError
+from .progress import Progress
+
+EXAMPLES = """\
+examples:
+  python -m ops traffic --count 300 --rate 5                   normal demo traffic to the endpoint
+  python -m ops traffic --drift                                drifted traffic the monitor should flag
+  python -m ops run-now                                        one monitoring execution over the last hour, now
+  python -m ops status --stage prod                            schedule, executions and alarms of stage prod
+  python -m ops report --out /tmp/report                       latest execution vs baseline, as PNG and HTML
+  python -m ops report --baseline b/ --execution e/ --out r/   the same from local files, no AWS
+"""
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _hours(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 24:
+        raise argparse.ArgumentTypeError(f"expected 1 to 24 (Model Monitor's longest analysis window), got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser with its four subcommands; each has ``--help``."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--stage", help="the deployed stage, as in cdk.json context 'stages' (default: cdk.json's 'stage')"
+    )
+    common.add_argument(
+        "--region", help="AWS region (default: the stage's region setting, else the usual boto3 configuration)"
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="python -m ops",
+        description="Operator commands for a deployed Model Monitor stage. Names and ARNs come from the "
+        "stage's CloudFormation outputs.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{traffic,run-now,status,report}")
+
+    traffic = commands.add_parser(
+        "traffic",
+        parents=[common],
+        help="send demo requests (text/csv) to the endpoint",
+        description="Send demo requests to the endpoint with InvokeEndpoint (text/csv), rows drawn like the "
+        "demo data. Ends with sent, errors and p50/p99 latency; exits 1 if any request failed.",
+    )
+    traffic.add_argument("--count", type=_positive_int, default=200, help="how many requests (default: 200)")
+    traffic.add_argument(
+        "--rate", type=_positive_float, help="at most this many requests per second (default: no limit)"
+    )
+    traffic.add_argument(
+        "--drift",
+        action="store_true",
+        help="send drifted rows (fractional passenger_count, inflated total_amount, missing values) "
+        "that the monitor should flag",
+    )
+    traffic.add_argument("--seed", type=int, help="random seed, to send the same rows again (default: random)")
+
+    run_now = commands.add_parser(
+        "run-now",
+        parents=[common],
+        help="start one monitoring execution over the last hour of captured data",
+        description="Start one data-quality execution now with a one-time (NOW) schedule that reuses the "
+        "deployed schedule's job definition; wait for it with a progress line per poll, print the outcome, "
+        "and delete the one-time schedule. Exits 1 if the execution failed or the wait timed out.",
+    )
+    run_now.add_argument("--hours", type=_hours, default=1, help="analyze the last H hours, 1-24 (default: 1)")
+    run_now.add_argument("--no-wait", action="store_true", help="start it and return (the one-time schedule is kept)")
+    run_now.add_argument(
+        "--poll-seconds", type=_positive_float, default=30.0, help="seconds between polls (default: 30)"
+    )
+    run_now.add_argument(
+        "--timeout-minutes", type=_positive_float, default=60.0, help="stop waiting after this long (default: 60)"
+    )
+
+    status = commands.add_parser(
+        "status",
+        parents=[common],
+        help="show the schedule, its latest executions and the alarms",
+        description="Show the monitoring schedule's state, the endpoint's latest monitoring executions "
+        "(newest first, with outcome and failure reason) and the stage's alarms. Exits 1 if an alarm is in "
+        "ALARM or the schedule failed.",
+    )
+    status.add_argument("--executions", type=_positive_int, default=10, help="how many executions (default: 10)")
+
+    report = commands.add_parser(
+        "report",
+        parents=[common],
+        help="compare an execution with the baseline: violations table, PNG and HTML",
+        description="Print the violations of the latest completed execution and write report.png and "
+        "report.html comparing baseline and current distributions per feature. With --baseline/--execution it "
+        "reads local folders instead of the stage (statistics.json, constraints.json, "
+        "constraint_violations.json) and needs no AWS.",
+    )
+    report.add_argument(
+        "--out", type=Path, default=Path("monitor-report"), help="output folder (default: ./monitor-report)"
+    )
+    report.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="local folder with the baseline's statistics.json, constraints.json",
+    )
+    report.add_argument(
+        "--execution",
+        type=Path,
+        metavar="DIR",
+        help="local folder with an execution's statistics.json, constraint_violations.json",
+    )
+    report.add_argument(
+        "--processing-job",
+        metavar="NAME",
+        help="show this execution (processing job name or ARN) instead of the latest",
+    )
+    return parser
+
+
+def _run(args: argparse.Namespace, client_factory: ClientFactory | None, cdk_json: Path) -> int:
+    out = sys.stdout
+    if args.command == "report" and (args.baseline or args.execution):
+        if args.processing_job:
+            raise OpsError("--processing-job reads from the stage; it cannot be combined with --baseline/--execution")
+        from .report_inputs import inputs_from_folders, print_report
+
+        print_report(inputs_from_folders(args.baseline, args.execution), args.out, out=out)
+        return 0
+
+    settings = so.load_stage_settings(args.stage, cdk_json=cdk_json)
+    clients = client_factory or boto3_client_factory(args.region or settings.region)
+    outputs = so.StageOutputs(clients("cloudformation"), settings)
+
+    if args.command == "traffic":
+        from .traffic import draw_request_bodies, format_summary, send_traffic
+
+        endpoint = outputs.get("endpoint", so.ENDPOINT_NAME)
+        bodies = draw_request_bodies(args.count, drift=args.drift, seed=args.seed)
+        summary = send_traffic(
+            clients("sagemaker-runtime"),
+            endpoint_name=endpoint,
+            bodies=bodies,
+            rate=args.rate,
+            progress=Progress("traffic"),
+        )
+        print(format_summary(summary, endpoint_name=endpoint, drift=args.drift), file=out)
+        print(
+            "captured requests reach S3 within minutes; analyze them with: "
+            f"python -m ops run-now --stage {settings.stage}",
+            file=out,
+        )
+        return 1 if summary.errors else 0
+
+    if args.command == "run-now":
+        from .run_now import run_now
+
+        return run_now(
+            clients("sagemaker"),
+            schedule_name=outputs.get("monitoring", so.MONITORING_SCHEDULE_NAME),
+            name_prefix=settings.one_time_schedule_prefix,
+            stage=settings.stage,
+            hours=args.hours,
+            wait=not args.no_wait,
+            poll_seconds=args.poll_seconds,
+            timeout_seconds=args.timeout_minutes * 60,
+            out=out,
+        )
+
+    if args.command == "status":
+        from .status import status
+
+        return status(
+            clients("sagemaker"),
+            clients("cloudwatch"),
+            schedule_name=outputs.get("monitoring", so.MONITORING_SCHEDULE_NAME),
+            violation_alarm_name=outputs.get("monitoring", so.VIOLATION_ALARM_NAME),
+            topic_arn=outputs.get("monitoring", so.ALERTS_TOPIC_ARN),
+            limit=args.executions,
+            out=out,
+        )
+
+    from .report_inputs import inputs_from_stage, print_report
+
+    inputs, _ = inputs_from_stage(
+        clients("s3"),
+        clients("sagemaker"),
+        statistics_uri=outputs.get("baseline", so.BASELINE_STATISTICS_URI),
+        constraints_uri=outputs.get("baseline", so.BASELINE_CONSTRAINTS_URI),
+        schedule_name=outputs.get("monitoring", so.MONITORING_SCHEDULE_NAME),
+        processing_job=args.processing_job,
+        save_dir=args.out,
+    )
+    print_report(inputs, args.out, out=out)
+    print(f"the downloaded files are in {args.out}/baseline and {args.out}/execution", file=out)
+    return 0
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    client_factory: ClientFactory | None = None,
+    cdk_json: Path = so.CDK_JSON,
+) -> int:
+    """Run one command; returns the exit code. Problems the operator can fix are one line on stderr.
+
+    Args:
+        argv: The arguments (default: ``sys.argv[1:]``).
+        client_factory: Makes the AWS clients (default: boto3 with the usual configuration); tests pass moto
+            or stubbed clients.
+        cdk_json: Where the stages are defined.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args, client_factory, cdk_json)
+    except OpsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except NoRegionError:
+        print(
+            "error: no AWS region: pass --region, set AWS_REGION, or set the stage's region in cdk.json",
+            file=sys.stderr,
+        )
+        return 2
+    except NoCredentialsError:
+        print("error: no AWS credentials: configure a profile (aws configure, AWS_PROFILE) or sign in", file=sys.stderr)
+        return 2
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        operation = getattr(error, "operation_name", "call")
+        print(f"error: AWS {operation} failed: {details.get('Code')}: {details.get('Message')}", file=sys.stderr)
+        return 1
+    except BotoCoreError as error:
+        print(f"error: AWS: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
