@@ -38,3 +38,9 @@ test: lint typecheck unit
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+
+# Offline `cdk diff` of every stack: the merge-base with BASE (default origin/main, else main) vs the working tree.
+# No AWS account needed. Extra options in DIFF_ARGS, e.g. make diff BASE=HEAD DIFF_ARGS="-c stage=prod".
+.PHONY: diff
+diff: setup
+	$(BIN)/python scripts/offline_diff.py $(if $(BASE),--base '$(BASE)') $(DIFF_ARGS)
