@@ -29,20 +29,56 @@ STAGES = tuple(CDK_JSON_CONTEXT["stages"])
 
 @dataclass(frozen=True)
 class Synthesized:
+    """One synthesized stage. Templates, stack names and dependencies are read from the cloud assembly's files
+    (``manifest.json`` and the templates it names), never through jsii artifact objects: jsii caches the first
+    proxy it returns for an artifact, and one fetched through ``.dependencies`` comes back as a bare
+    ``CloudArtifact`` without ``.template`` for every later test.
+    """
+
     settings: Settings
     stacks: StageStacks
     assembly: cx_api.CloudAssembly
 
+    @functools.cached_property
+    def manifest(self) -> dict[str, Any]:
+        manifest: dict[str, Any] = json.loads((self.directory / "manifest.json").read_text(encoding="utf-8"))
+        return manifest
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.assembly.directory)
+
+    def _stack_artifact(self, stack_id: str) -> dict[str, Any]:
+        artifact: dict[str, Any] = self.manifest["artifacts"][stack_id]
+        assert artifact["type"] == "aws:cloudformation:stack", f"{stack_id} is not a stack"
+        return artifact
+
     def template_json(self, stack_id: str) -> dict[str, Any]:
-        template: dict[str, Any] = self.assembly.get_stack_artifact(stack_id).template
+        template_file = self._stack_artifact(stack_id)["properties"]["templateFile"]
+        template: dict[str, Any] = json.loads((self.directory / template_file).read_text(encoding="utf-8"))
         return template
 
     def template(self, stack_id: str) -> Template:
         return Template.from_json(self.template_json(stack_id))
 
+    def stack_name(self, stack_id: str) -> str:
+        return str(self._stack_artifact(stack_id)["properties"].get("stackName", stack_id))
+
+    def stack_dependencies(self, stack_id: str) -> set[str]:
+        """The other stacks ``stack_id`` is deployed after (asset manifests left out)."""
+        return {
+            dependency
+            for dependency in self._stack_artifact(stack_id).get("dependencies", [])
+            if self.manifest["artifacts"][dependency]["type"] == "aws:cloudformation:stack"
+        }
+
     @property
     def stack_ids(self) -> list[str]:
-        return [stack.id for stack in self.assembly.stacks]
+        return [
+            artifact_id
+            for artifact_id, artifact in self.manifest["artifacts"].items()
+            if artifact["type"] == "aws:cloudformation:stack"
+        ]
 
 
 @functools.cache

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import cx_api
 
 from lambdas.violation_metric import metric_names
 from settings import DEMO_FEATURES
@@ -114,14 +113,14 @@ def produced(synth: Synthesized, value: Any) -> tuple[str, Any]:
     assert isinstance(value, dict) and len(value) == 1, f"not a cross-stack reference: {value!r}"
     if "Fn::GetStackOutput" in value:
         ref = value["Fn::GetStackOutput"]
-        (stack,) = [s for s in synth.assembly.stacks if s.stack_name == ref["StackName"]]
-        return stack.id, stack.template["Outputs"][ref["OutputName"]]["Value"]
+        (stack_id,) = [i for i in synth.stack_ids if synth.stack_name(i) == ref["StackName"]]
+        return stack_id, synth.template_json(stack_id)["Outputs"][ref["OutputName"]]["Value"]
     if "Fn::ImportValue" in value:
         name = value["Fn::ImportValue"]
         found = [
-            (stack.id, output["Value"])
-            for stack in synth.assembly.stacks
-            for output in stack.template.get("Outputs", {}).values()
+            (stack_id, output["Value"])
+            for stack_id in synth.stack_ids
+            for output in synth.template_json(stack_id).get("Outputs", {}).values()
             if output.get("Export", {}).get("Name") == name
         ]
         assert len(found) == 1, f"export {name!r} is produced by {len(found)} stacks"
@@ -446,7 +445,7 @@ def test_schedule_name_is_derived_valid_and_unique_per_stage(default: Synthesize
         assert isinstance(name, str)
         assert len(name) <= 63
         assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*", name), name
-        stack_name = synth.assembly.get_stack_artifact("Monitoring").stack_name
+        stack_name = synth.stack_name("Monitoring")
         assert name.startswith(re.sub(r"[^A-Za-z0-9]", "", stack_name)), (name, stack_name)
         assert re.search(r"-[0-9a-f]{8}$", name), name  # lower case, as SageMaker writes it in ARNs
         names[synth.settings.stage] = name
@@ -792,10 +791,7 @@ def test_wildcard_actions_are_only_those_aws_cdk_lib_writes_for_the_built_pipeli
 def test_monitoring_is_deployed_after_the_endpoint_and_the_baseline(default: Synthesized) -> None:
     """The schedule needs the endpoint and a finished baseline; the two others deploy side by side."""
 
-    def stack_dependencies(stack_id: str) -> set[str]:
-        artifact = default.assembly.get_stack_artifact(stack_id)
-        return {dep.id for dep in artifact.dependencies if isinstance(dep, cx_api.CloudFormationStackArtifact)}
-
+    stack_dependencies = default.stack_dependencies
     assert stack_dependencies("Monitoring") == {"Endpoint", "Baseline"}
     assert stack_dependencies("Endpoint") == set()
     assert stack_dependencies("Baseline") == set()
