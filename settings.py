@@ -20,20 +20,13 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from demo.features import FEATURE_NAMES
+
 DEFAULT_STAGE = "default"
 OVERRIDE_PREFIX = "settings."
 
-#: The demo's features (demo/generate_demo.py): what the drift alarms watch unless a stage says otherwise.
-DEMO_FEATURES = (
-    "passenger_count",
-    "trip_distance",
-    "pickup_hour",
-    "pickup_weekday",
-    "fare_amount",
-    "extra",
-    "tolls_amount",
-    "total_amount",
-)
+#: The demo's features: what the drift alarms watch unless a stage says otherwise.
+DEMO_FEATURES = FEATURE_NAMES
 
 
 class SettingsError(ValueError):

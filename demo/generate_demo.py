@@ -30,6 +30,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+# Re-exported (the "as" form): the traffic command and the tests read them from the generator.
+from demo.features import FEATURE_NAMES as FEATURE_NAMES
+from demo.features import TARGET_NAME as TARGET_NAME
+
 #: The SageMaker XGBoost container (``image_uris.retrieve("xgboost", region, version=...)``) serving the
 #: model: the newest version sagemaker-core 2.27.0 lists for inference.
 XGBOOST_CONTAINER_VERSION = "3.2-0"
@@ -39,17 +43,6 @@ XGBOOST_CONTAINER_VERSION = "3.2-0"
 #: and docs/src/data/sagemaker-xgboost/3.2-0-cpu-sagemaker.yml (tag "3.2-0", py312, GA 2026-05-13).
 XGBOOST_LIBRARY_VERSION = "3.2.0"
 
-FEATURE_NAMES: tuple[str, ...] = (
-    "passenger_count",
-    "trip_distance",
-    "pickup_hour",
-    "pickup_weekday",
-    "fare_amount",
-    "extra",
-    "tolls_amount",
-    "total_amount",
-)
-TARGET_NAME = "tip_amount"
 #: Columns written as integers (no decimal point): Model Monitor infers them as Integral.
 INTEGRAL_FEATURES: frozenset[str] = frozenset({"passenger_count", "pickup_hour", "pickup_weekday"})
 

@@ -39,6 +39,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from lambdas.violation_metric.violations import load_json_object
+
 __all__ = [
     "Bucket",
     "CategoryCount",
@@ -169,7 +171,7 @@ def parse_statistics(document: str | bytes, *, source: str = "statistics.json") 
         StatisticsError: Not JSON, no ``features`` list at the top level, or a feature that is not an object
             with a non-empty string ``name``.
     """
-    root = _load_object(document, source)
+    root = load_json_object(document, source, error=StatisticsError)
     features = root.get("features")
     if not isinstance(features, list):
         raise StatisticsError(
@@ -192,7 +194,7 @@ def parse_constraints(document: str | bytes, *, source: str = "constraints.json"
     Raises:
         StatisticsError: Not JSON, no ``features`` list, or a feature without a name.
     """
-    root = _load_object(document, source)
+    root = load_json_object(document, source, error=StatisticsError)
     features = root.get("features")
     if not isinstance(features, list):
         raise StatisticsError(
@@ -218,16 +220,6 @@ def parse_constraints(document: str | bytes, *, source: str = "constraints.json"
             ),
         )
     return constraints
-
-
-def _load_object(document: str | bytes, source: str) -> dict[str, Any]:
-    try:
-        root = json.loads(document)
-    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
-        raise StatisticsError(f"{source}: not valid JSON ({error})") from error
-    if not isinstance(root, dict):
-        raise StatisticsError(f"{source}: expected a JSON object at the top level, found {type(root).__name__}")
-    return root
 
 
 def _name(entry: object, index: int, source: str) -> str:

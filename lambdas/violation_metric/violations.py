@@ -38,6 +38,7 @@ __all__ = [
     "ViolationReportError",
     "ViolationSummary",
     "count_by_check_type",
+    "load_json_object",
     "parse_monitored_features",
     "parse_violations",
     "summarize",
@@ -108,7 +109,7 @@ def parse_violations(document: str | bytes, *, source: str = "constraint_violati
             ``feature_name`` or ``constraint_check_type`` (model-quality and bias reports, which name a
             ``metric_name`` instead, land here); or a ``description`` is present but not a string.
     """
-    root = _load_json_object(document, source)
+    root = load_json_object(document, source)
     entries = root.get("violations")
     if not isinstance(entries, list):
         raise ViolationReportError(
@@ -134,7 +135,7 @@ def parse_monitored_features(document: str | bytes, *, source: str = "constraint
             list (model-quality constraints, with ``regression_constraints`` and the like, land here);
             or a feature is not an object with a non-empty string ``name``.
     """
-    root = _load_json_object(document, source)
+    root = load_json_object(document, source)
     features = root.get("features")
     if not isinstance(features, list):
         raise ViolationReportError(
@@ -200,13 +201,19 @@ def summarize(violations: Sequence[Violation], monitored_features: Sequence[str]
     )
 
 
-def _load_json_object(document: str | bytes, source: str) -> dict[str, Any]:
+def load_json_object(
+    document: str | bytes, source: str, *, error: type[ValueError] = ViolationReportError
+) -> dict[str, Any]:
+    """Parse a Model Monitor JSON file whose top level must be an object; ``error`` names what is wrong.
+
+    Shared with the operator ``report`` command, which reads ``statistics.json`` the same way.
+    """
     try:
         root = json.loads(document)
-    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
-        raise ViolationReportError(f"{source}: not valid JSON ({error})") from error
+    except ValueError as cause:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        raise error(f"{source}: not valid JSON ({cause})") from cause
     if not isinstance(root, dict):
-        raise ViolationReportError(f"{source}: expected a JSON object at the top level, found {_describe(root)}")
+        raise error(f"{source}: expected a JSON object at the top level, found {_describe(root)}")
     return root
 
 
