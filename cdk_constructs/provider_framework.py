@@ -1,9 +1,14 @@
-"""cdk-nag findings on CDK's custom-resource Provider framework, acknowledged in one place with one reason."""
+"""The custom-resource Provider that waits (``is_complete``), built one way: logged, and its cdk-nag findings
+acknowledged in one place with one reason."""
 
 from __future__ import annotations
 
+from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
+from constructs import Construct
 
 from cdk_constructs.nag import acknowledge, wildcard_resource_finding
 
@@ -30,3 +35,35 @@ def acknowledge_provider_framework(provider: cr.Provider, *, handlers: tuple[lam
             for function in (*handlers, *framework_functions)
         ),
     )
+
+
+def waiting_provider(
+    scope: Construct,
+    *,
+    on_event: lambda_.IFunction,
+    is_complete: lambda_.IFunction,
+    query_interval: Duration,
+    total_timeout: Duration,
+) -> cr.Provider:
+    """A Provider (``Provider`` in ``scope``) that polls ``is_complete`` until done or ``total_timeout``.
+
+    Its functions log to a group with a retention (``ProviderLogs``), and its waiter state machine logs every
+    event without execution data (``WaiterLogs``), so a stuck deploy can be read afterwards.
+    """
+    provider = cr.Provider(
+        scope,
+        "Provider",
+        on_event_handler=on_event,
+        is_complete_handler=is_complete,
+        query_interval=query_interval,
+        total_timeout=total_timeout,
+        log_group=logs.LogGroup(scope, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS),
+        disable_waiter_state_machine_logging=False,
+        waiter_state_machine_log_options=cr.LogOptions(
+            destination=logs.LogGroup(scope, "WaiterLogs", retention=logs.RetentionDays.THREE_MONTHS),
+            level=sfn.LogLevel.ALL,
+            include_execution_data=False,
+        ),
+    )
+    acknowledge_provider_framework(provider, handlers=(on_event, is_complete))
+    return provider

@@ -5,15 +5,12 @@ from __future__ import annotations
 from aws_cdk import CustomResource, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from cdk_constructs.function_logging import FunctionLogging
 from cdk_constructs.lambda_package import package_code
-from cdk_constructs.provider_framework import acknowledge_provider_framework
+from cdk_constructs.provider_framework import waiting_provider
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
@@ -64,22 +61,13 @@ class ScheduleGuard(Construct):
                 ("IsComplete", "is_complete", "Reports whether the monitoring schedule has left Pending"),
             )
         ]
-        provider = cr.Provider(
+        provider = waiting_provider(
             self,
-            "Provider",
-            on_event_handler=handlers[0],
-            is_complete_handler=handlers[1],
+            on_event=handlers[0],
+            is_complete=handlers[1],
             query_interval=Duration.seconds(30),
             total_timeout=timeout or Duration.minutes(30),
-            log_group=logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS),
-            disable_waiter_state_machine_logging=False,
-            waiter_state_machine_log_options=cr.LogOptions(
-                destination=logs.LogGroup(self, "WaiterLogs", retention=logs.RetentionDays.THREE_MONTHS),
-                level=sfn.LogLevel.ALL,
-                include_execution_data=False,
-            ),
         )
-        acknowledge_provider_framework(provider, handlers=tuple(handlers))
         self.resource = CustomResource(
             self,
             "Resource",

@@ -9,16 +9,13 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from cdk_constructs.function_logging import FunctionLogging
 from cdk_constructs.nag import acknowledge, wildcard_resource_finding
 from cdk_constructs.processing_role import ProcessingRole
-from cdk_constructs.provider_framework import acknowledge_provider_framework
+from cdk_constructs.provider_framework import waiting_provider
 from cdk_constructs.s3_location import S3Location
 
 BASELINE_FUNCTION_DIR = Path(__file__).resolve().parents[1] / "lambdas" / "baseline"
@@ -117,22 +114,13 @@ class SuggestedBaseline(Construct):
             actions=["sagemaker:DescribeProcessingJob"],
         )
 
-        provider = cr.Provider(
+        provider = waiting_provider(
             self,
-            "Provider",
-            on_event_handler=on_event,
-            is_complete_handler=is_complete,
+            on_event=on_event,
+            is_complete=is_complete,
             query_interval=query_interval or Duration.minutes(1),
             total_timeout=total_timeout,
-            log_group=logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS),
-            disable_waiter_state_machine_logging=False,
-            waiter_state_machine_log_options=cr.LogOptions(
-                destination=logs.LogGroup(self, "WaiterLogs", retention=logs.RetentionDays.THREE_MONTHS),
-                level=sfn.LogLevel.ALL,
-                include_execution_data=False,
-            ),
         )
-        acknowledge_provider_framework(provider, handlers=(on_event, is_complete))
 
         self.resource = CustomResource(
             self,
