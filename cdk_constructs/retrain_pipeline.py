@@ -73,8 +73,7 @@ class RetrainPipeline(Construct):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="Runs retrain training jobs: reads the training data, writes the new model",
         )
-        training_data.grant_read(self.training_role)
-        training_data.grant_list(self.training_role)
+        training_data.grant_read_and_list(self.training_role)
         models_arn = output_bucket.arn_for_objects(f"{output_prefix}/*")
         self.training_role.add_to_policy(
             iam.PolicyStatement(sid="WriteModels", actions=["s3:PutObject"], resources=[models_arn])

@@ -55,3 +55,8 @@ class S3Location:
             resource_arns=[f"arn:{Aws.PARTITION}:s3:::{self.bucket}"],
             conditions={"StringLike": {"s3:prefix": [self.key, f"{self.key}*"]}},
         )
+
+    def grant_read_and_list(self, grantee: iam.IGrantable) -> None:
+        """What a SageMaker job reading this location needs: jobs list an ``S3Prefix`` input before reading it."""
+        self.grant_read(grantee)
+        self.grant_list(grantee)

@@ -85,8 +85,7 @@ class SuggestedBaseline(Construct):
             description="Runs Model Monitor baseline jobs: reads the dataset, writes statistics and constraints",
             encryption_key=encryption_key,
         )
-        dataset.grant_read(self.processing_role.role)
-        dataset.grant_list(self.processing_role.role)
+        dataset.grant_read_and_list(self.processing_role.role)
         self.processing_role.grant_write(output_bucket, output.key)
 
         job_arn_prefix = Stack.of(self).format_arn(

@@ -79,8 +79,7 @@ class MonitoringStack(Stack):
         captured = S3Location(bucket=capture_bucket_name, key=f"{capture_prefix}/")
         baseline = S3Location(bucket=data_bucket.bucket_name, key="baseline/")
         for location in (captured, baseline):
-            location.grant_read(self.monitor.role)
-            location.grant_list(self.monitor.role)
+            location.grant_read_and_list(self.monitor.role)
         capture_key.grant_decrypt(self.monitor.role)
 
         self.violations = ViolationMetric(
@@ -93,8 +92,7 @@ class MonitoringStack(Stack):
         )
         reports = S3Location(bucket=data_bucket.bucket_name, key=f"{REPORTS_PREFIX}/")
         for location in (reports, baseline):
-            location.grant_read(self.violations.role)
-            location.grant_list(self.violations.role)
+            location.grant_read_and_list(self.violations.role)
         data_key.grant_decrypt(self.violations.role)
 
         self.alerts = AlertsTopic(self, "Alerts", emails=settings.alert_emails)
