@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from ops.stack_outputs import load_stage_settings
@@ -83,6 +84,16 @@ def aws_client(service: str) -> Any:
     if not _sessions:
         _sessions.append(boto3.session.Session(region_name=REGION))
     return _sessions[0].client(service, region_name=REGION)
+
+
+@pytest.fixture
+def sagemaker(aws: None) -> Iterator[tuple[Any, Stubber]]:
+    """A SageMaker client with botocore's Stubber on it: moto 5.2.5 has no monitoring-schedule or
+    monitoring-execution APIs."""
+    client = aws_client("sagemaker")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
 
 
 @pytest.fixture

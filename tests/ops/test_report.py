@@ -8,7 +8,6 @@ import json
 import re
 import shutil
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -252,14 +251,6 @@ def reports_bucket(stage: Stage) -> Any:
     for key, relative in objects.items():
         s3.put_object(Bucket=stage.bucket, Key=key, Body=fixture_path(relative).read_bytes())
     return s3
-
-
-@pytest.fixture
-def sagemaker(aws: None) -> Iterator[tuple[Any, Stubber]]:
-    client = aws_client("sagemaker")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
 
 
 def test_report_of_the_latest_completed_execution(

@@ -3,7 +3,6 @@ sagemaker_stubs.py for why)."""
 
 import io
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +16,7 @@ from ops.run_now import deployed_schedule, one_time_schedule_name, run_now
 from settings import load_settings
 
 from . import sagemaker_stubs as sm
-from .conftest import SCHEDULE_NAME, Stage, aws_client, client_factory
+from .conftest import SCHEDULE_NAME, Stage, client_factory
 
 ONE_TIME = "model-monitor-default-run-now-20261122130501-a1b2"
 JOB = "model-monitoring-202611221305-0a1b2c3d4e5f60718293a4b5"
@@ -34,14 +33,6 @@ class FakeTime:
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
-
-
-@pytest.fixture
-def sagemaker(aws: None) -> Iterator[tuple[Any, Stubber]]:
-    client = aws_client("sagemaker")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
 
 
 def _create_request(name: Any = ONE_TIME, hours: int = 1) -> dict[str, Any]:

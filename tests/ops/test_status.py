@@ -2,7 +2,6 @@
 CloudWatch, names and the topic from moto's CloudFormation outputs."""
 
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -45,14 +44,6 @@ def alarms(stage: Stage) -> Any:
     _alarm(cloudwatch, "someone-elses-alarm", [stage.topic_arn + "-old"], "ALARM")  # ActionPrefix matches it too
     _alarm(cloudwatch, "no-actions", [])
     return cloudwatch
-
-
-@pytest.fixture
-def sagemaker(aws: None) -> Iterator[tuple[Any, Stubber]]:
-    client = aws_client("sagemaker")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
 
 
 def _expect_schedule_and_executions(stubber: Stubber, limit: int) -> None:
