@@ -1,0 +1,161 @@
+"""The one-machine runner: files in, the three Model Monitor files out, every core used.
+
+Each input file becomes one partial profile (its batches profiled and merged as they stream by), in a pool of
+worker processes when there is more than one file, and the partial profiles are merged as a balanced tree in
+file order. The same two functions (:func:`profile_dataset_file`, :func:`profile_capture_file`) are what a
+Spark runner maps over partitions; :func:`drift_engine.profile.merge_profiles` is its reduce.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from .capture import CaptureOptions, CaptureReadResult, file_in_window, iter_capture_batches
+from .checks import Analysis, analyze_profile
+from .constraints import MonitoringConfig, ParsedConstraints, suggest_constraints
+from .profile import DatasetProfile, merge_profiles, profile_batch
+from .readers import ReadResult, iter_csv_batches, iter_jsonl_batches
+from .statistics import BaselineStatistics, statistics_document
+
+__all__ = [
+    "Baseline",
+    "DatasetFormat",
+    "EngineInputError",
+    "Progress",
+    "build_baseline",
+    "profile_capture_file",
+    "profile_dataset_file",
+    "run_analysis",
+    "write_json",
+]
+
+DatasetFormat = Literal["csv", "jsonl"]
+#: Called after each file: (files done, files in all, records so far).
+Progress = Callable[[int, int, int], None]
+#: Below this many bytes in all, files are profiled in this process: starting workers would cost more.
+_PARALLEL_MIN_BYTES = 16 << 20
+
+
+class EngineInputError(ValueError):
+    """Input the engine cannot work with (no records, an empty window); the message says which."""
+
+
+@dataclass(frozen=True)
+class Baseline:
+    statistics: dict[str, Any]
+    constraints: dict[str, Any]
+    profile: DatasetProfile
+
+
+def profile_dataset_file(path: Path, *, dataset_format: DatasetFormat, header: bool) -> DatasetProfile:
+    """The partial profile of one baseline dataset file."""
+    result = ReadResult()
+    batches = iter_csv_batches(path, header=header) if dataset_format == "csv" else iter_jsonl_batches(path, result)
+    profile = _fold(batches, None)
+    profile.malformed += result.malformed
+    return profile
+
+
+def profile_capture_file(
+    path: Path, *, options: CaptureOptions, domains: dict[str, frozenset[str]] | None = None
+) -> DatasetProfile:
+    """The partial profile of one data-capture file (records outside the window skipped, bad lines counted)."""
+    if not file_in_window(path, options):
+        return DatasetProfile()
+    result = CaptureReadResult()
+    with pa.input_stream(str(path), compression="detect") as stream:
+        lines = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8", errors="replace")
+        profile = _fold(iter_capture_batches(lines, options, result), domains)
+    profile.malformed += result.malformed
+    profile.records_outside_window += result.outside_window
+    return profile
+
+
+def build_baseline(
+    paths: Sequence[Path],
+    *,
+    dataset_format: DatasetFormat,
+    header: bool,
+    config: MonitoringConfig | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> Baseline:
+    """``statistics.json`` and the suggested ``constraints.json`` of a dataset (one file or many)."""
+    profile = _profile_files(
+        paths, partial(profile_dataset_file, dataset_format=dataset_format, header=header), workers, progress
+    )
+    if profile.item_count == 0:
+        raise EngineInputError(f"the dataset has no records ({len(paths)} file(s) read)")
+    return Baseline(statistics_document(profile), suggest_constraints(profile, config=config), profile)
+
+
+def run_analysis(
+    paths: Sequence[Path],
+    *,
+    baseline: BaselineStatistics,
+    constraints: ParsedConstraints,
+    options: CaptureOptions,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> Analysis:
+    """Profile captured traffic in the window and check it against the baseline."""
+    domains = constraints.domains() or None
+    profile = _profile_files(paths, partial(profile_capture_file, options=options, domains=domains), workers, progress)
+    if profile.item_count == 0:
+        raise EngineInputError(
+            f"no captured records to analyze: {len(paths)} file(s), {profile.records_outside_window} record(s) "
+            f"outside the window, {profile.malformed} malformed line(s)"
+        )
+    return analyze_profile(profile, baseline, constraints)
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+
+
+def _fold(batches: Any, domains: dict[str, frozenset[str]] | None) -> DatasetProfile:
+    profile = DatasetProfile()
+    for batch in batches:
+        if batch.num_rows:
+            profile = profile.merge(profile_batch(batch, domains=domains))
+    return profile
+
+
+def _profile_files(
+    paths: Sequence[Path],
+    profile_file: Callable[[Path], DatasetProfile],
+    workers: int | None,
+    progress: Progress | None,
+) -> DatasetProfile:
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    total_bytes = sum(path.stat().st_size for path in paths)
+    profiles: list[DatasetProfile] = []
+    records = 0
+    if workers <= 1 or len(paths) <= 1 or total_bytes < _PARALLEL_MIN_BYTES:
+        for done, path in enumerate(paths, start=1):
+            profiles.append(profile_file(path))
+            records += profiles[-1].item_count
+            if progress is not None:
+                progress(done, len(paths), records)
+        return merge_profiles(profiles)
+    # spawn, not fork: pyarrow's thread pools do not survive a fork safely.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(paths)), mp_context=context) as pool:
+        for done, profile in enumerate(pool.map(profile_file, paths), start=1):
+            profiles.append(profile)
+            records += profile.item_count
+            if progress is not None:
+                progress(done, len(paths), records)
+    return merge_profiles(profiles)

@@ -1,0 +1,102 @@
+"""An exact, mergeable sum of float64 values: the same result however the input is split.
+
+Why not ``numpy.sum`` or a compensated float: floating-point addition is not associative, so a profile built
+from two files, or from Spark partitions in a different order, would report a different ``sum`` (and
+``mean``) in its last bits. Every finite double is an integer times a power of two, so the sum of any of them
+is held exactly as one Python integer scaled by a power of two. Adding a numpy batch stays vectorized: the
+mantissas are split in two 26-bit halves and summed in int64 per exponent (no overflow for batches under 2^36
+values); only the few distinct exponents of a batch reach Python integers.
+
+Infinities (a CSV value such as ``1e999`` parses to one) are kept as flags; the float result is then the IEEE
+result (``inf``, ``-inf``, or ``nan`` when both occur).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["ExactSum"]
+
+_HALF_BITS = 26
+_HALF_MASK = (1 << _HALF_BITS) - 1
+_MANTISSA_BITS = 53
+
+
+@dataclass(frozen=True)
+class ExactSum:
+    """``numerator * 2**exponent``, plus whether +inf / -inf were added."""
+
+    numerator: int = 0
+    exponent: int = 0
+    positive_infinity: bool = False
+    negative_infinity: bool = False
+
+    @classmethod
+    def of(cls, values: npt.NDArray[np.float64]) -> ExactSum:
+        """The exact sum of ``values`` (NaN must already be removed: it has no sum)."""
+        finite_mask = np.isfinite(values)
+        finite = values if bool(finite_mask.all()) else values[finite_mask]
+        positive_infinity = bool(np.any(values == np.inf))
+        negative_infinity = bool(np.any(values == -np.inf))
+        if finite.size == 0:
+            return cls(positive_infinity=positive_infinity, negative_infinity=negative_infinity)
+        fractions, exponents = np.frexp(finite)
+        mantissas = np.ldexp(fractions, _MANTISSA_BITS).astype(np.int64)  # exact: |fraction| < 1, 53 bits
+        exponents = exponents.astype(np.int64) - _MANTISSA_BITS
+        order = np.argsort(exponents, kind="stable")
+        exponents = exponents[order]
+        mantissas = mantissas[order]
+        starts = np.flatnonzero(np.concatenate(([True], exponents[1:] != exponents[:-1])))
+        high = np.add.reduceat(mantissas >> _HALF_BITS, starts)
+        low = np.add.reduceat(mantissas & _HALF_MASK, starts)
+        group_exponents = exponents[starts]
+        base = int(group_exponents[0])
+        numerator = 0
+        for high_sum, low_sum, exponent in zip(high.tolist(), low.tolist(), group_exponents.tolist(), strict=True):
+            numerator += ((high_sum << _HALF_BITS) + low_sum) << (exponent - base)
+        return cls(numerator, base, positive_infinity, negative_infinity)
+
+    def __add__(self, other: ExactSum) -> ExactSum:
+        exponent = min(self.exponent, other.exponent)
+        numerator = (self.numerator << (self.exponent - exponent)) + (other.numerator << (other.exponent - exponent))
+        return ExactSum(
+            numerator,
+            exponent if numerator else 0,
+            self.positive_infinity or other.positive_infinity,
+            self.negative_infinity or other.negative_infinity,
+        )
+
+    def to_float(self) -> float:
+        """The correctly rounded float64 of the exact sum (Python's int division rounds correctly)."""
+        if self.positive_infinity and self.negative_infinity:
+            return float("nan")
+        if self.positive_infinity:
+            return float("inf")
+        if self.negative_infinity:
+            return float("-inf")
+        try:
+            if self.exponent >= 0:
+                return float(self.numerator << self.exponent)
+            return self.numerator / (1 << -self.exponent)
+        except OverflowError:
+            return float("inf") if self.numerator > 0 else float("-inf")
+
+    def divided_by(self, count: int) -> float:
+        """``sum / count`` rounded once, from the exact sum (the mean without a double rounding)."""
+        if self.positive_infinity or self.negative_infinity or count == 0:
+            return self.to_float() / count if count else float("nan")
+        if self.exponent >= 0:
+            return (self.numerator << self.exponent) / count
+        return self.numerator / (count << -self.exponent)
+
+    def to_json(self) -> list[object]:
+        """A JSON-safe form (the numerator as a decimal string: it may exceed any JSON number)."""
+        return [str(self.numerator), self.exponent, self.positive_infinity, self.negative_infinity]
+
+    @classmethod
+    def from_json(cls, value: list[object]) -> ExactSum:
+        numerator, exponent, positive, negative = value
+        return cls(int(str(numerator)), int(str(exponent)), bool(positive), bool(negative))
