@@ -44,6 +44,7 @@ __all__ = [
     "new_sketch",
     "numerical_distance",
     "robust_correction",
+    "sketch_levels",
 ]
 
 #: ``sketch.parameters`` the analyzer writes (Deequ's ``KLLSketch.DEFAULT_SKETCH_SIZE`` / ``DEFAULT_SHRINKING_FACTOR``).
@@ -53,6 +54,11 @@ ANALYZER_SHRINKING_FACTOR = 0.64
 NUMBER_OF_BUCKETS = 10
 #: Deequ's ``defaultCAlpha`` (alpha = 0.003).
 DEFAULT_C_ALPHA = 1.8
+_FLAG_EMPTY = 1
+_FLAG_SINGLE_ITEM = 4
+_PREAMBLE_BYTES = 8
+_LEVELS_COUNT_OFFSET = 18
+_LEVELS_OFFSET = 20
 
 
 def new_sketch() -> Any:
@@ -69,13 +75,10 @@ class WeightedSample:
 
     @classmethod
     def from_sketch(cls, sketch: Any) -> WeightedSample:
-        pairs = list(sketch)
-        items = np.fromiter((item for item, _ in pairs), dtype=np.float64, count=len(pairs))
-        weights = np.fromiter((weight for _, weight in pairs), dtype=np.float64, count=len(pairs))
-        return cls.of(items, weights)
+        return cls.from_levels(sketch_levels(sketch))
 
     @classmethod
-    def from_levels(cls, levels: Sequence[Sequence[float]]) -> WeightedSample:
+    def from_levels(cls, levels: Sequence[Sequence[float]] | Sequence[npt.NDArray[np.float64]]) -> WeightedSample:
         """From a ``statistics.json`` ``sketch.data``: an item on level *i* weighs ``2**i``."""
         items = np.concatenate([np.asarray(level, dtype=np.float64) for level in levels] or [np.empty(0)])
         weights = np.concatenate(
@@ -126,6 +129,34 @@ class WeightedSample:
         for level in range(len(levels)):
             levels[level] = self.items[exponents == level].tolist()
         return levels
+
+
+def sketch_levels(sketch: Any) -> list[npt.NDArray[np.float64]]:
+    """The items of a DataSketches ``kll_doubles_sketch``, one array per level (an item on level i weighs 2^i).
+
+    Read from the sketch's serialized form, not from iterating it: the Python binding's iterator (datasketches
+    5.2.0) reports weight 1 for every item of a sketch whose lowest levels are empty, as a sketch merged into
+    an empty one can be, which would silently shrink its counts. The layout is DataSketches' KLL format
+    (``kll_sketch_impl.hpp``, ``serialize``): an 8-byte preamble (byte 3: flags, bit 0 empty, bit 2 one item);
+    for a one-item sketch the item follows; otherwise n (uint64), min_k (uint16), the number of levels
+    (uint8), one padding byte, the start offset of each level (uint32, the end of the last one omitted), the
+    minimum and maximum, then the retained items level by level.
+    """
+    data = sketch.serialize()
+    flags = data[3]
+    if flags & _FLAG_EMPTY:
+        return []
+    if flags & _FLAG_SINGLE_ITEM:
+        return [np.frombuffer(data, "<f8", 1, _PREAMBLE_BYTES).copy()]
+    number_of_levels = data[_LEVELS_COUNT_OFFSET]
+    offsets = np.frombuffer(data, "<u4", number_of_levels, _LEVELS_OFFSET).astype(np.int64)
+    items_start = _LEVELS_OFFSET + 4 * number_of_levels + 16  # after the levels, the minimum and the maximum
+    items = np.frombuffer(data, "<f8", (len(data) - items_start) // 8, items_start).copy()
+    bounds = np.append(offsets - offsets[0], items.size)
+    levels = [items[bounds[level] : bounds[level + 1]] for level in range(number_of_levels)]
+    if sum(level.size << index for index, level in enumerate(levels)) != sketch.n:
+        raise ValueError("unexpected KLL serialization: the levels do not add up to the sketch's count")
+    return levels
 
 
 def linf_distance(first: WeightedSample, second: WeightedSample) -> float:
