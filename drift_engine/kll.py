@@ -8,8 +8,9 @@ of the same algorithm.
 
 Both sketches reduce to the same thing: items, each with a weight ``2**level``. A Model Monitor
 ``statistics.json`` stores them as ``sketch.data``, one list per compactor level (Σ len(level i)·2^i =
-``num_present``); a DataSketches sketch yields them as ``(item, weight)`` pairs. :class:`WeightedSample` is
-that common form, and everything the analyzer computes from a sketch is computed from it, as Deequ does:
+``num_present``); a DataSketches sketch holds them the same way (:func:`sketch_levels` reads them).
+:class:`WeightedSample` is that common form, and everything the analyzer computes from a sketch is computed
+from it, as Deequ does:
 
 * the 10 histogram buckets of ``KLLSketch.computeMetricFrom`` (``awslabs/deequ``
   ``src/main/scala/com/amazon/deequ/analyzers/KLLSketch.scala``): bucket *i* spans
@@ -80,9 +81,10 @@ class WeightedSample:
     @classmethod
     def from_levels(cls, levels: Sequence[Sequence[float]] | Sequence[npt.NDArray[np.float64]]) -> WeightedSample:
         """From a ``statistics.json`` ``sketch.data``: an item on level *i* weighs ``2**i``."""
-        items = np.concatenate([np.asarray(level, dtype=np.float64) for level in levels] or [np.empty(0)])
+        arrays = [np.asarray(level, dtype=np.float64) for level in levels]
+        items = np.concatenate(arrays or [np.empty(0)])
         weights = np.concatenate(
-            [np.full(len(level), float(2**index)) for index, level in enumerate(levels)] or [np.empty(0)]
+            [np.full(array.size, float(2**index)) for index, array in enumerate(arrays)] or [np.empty(0)]
         )
         return cls.of(items, weights)
 

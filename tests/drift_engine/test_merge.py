@@ -1,5 +1,6 @@
 """Partial profiles merge associatively: the result does not depend on how the input was split."""
 
+import itertools
 import pickle
 
 import numpy as np
@@ -34,7 +35,7 @@ def table() -> pa.Table:
 
 def _split(table: pa.Table, cuts: list[int]) -> list[DatasetProfile]:
     bounds = [0, *cuts, table.num_rows]
-    return [profile_batch(table.slice(start, end - start)) for start, end in zip(bounds, bounds[1:], strict=False)]
+    return [profile_batch(table.slice(start, end - start)) for start, end in itertools.pairwise(bounds)]
 
 
 def _fold_left(profiles: list[DatasetProfile]) -> DatasetProfile:
