@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from .capture import CaptureOptions, parse_time
 from .constraints import ConstraintsFileError, MonitoringConfig, parse_constraints
@@ -30,14 +30,24 @@ class _UsageError(ValueError):
     pass
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors become one line on the command's stderr (argparse would print the usage too)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message)
+
+
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     parser = _parser()
     try:
         arguments = parser.parse_args(argv)
-    except SystemExit as exit_:
+    except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
+    except _UsageError as error:
+        print(f"drift_engine: error: {error} (see --help)", file=err)
+        return EXIT_BAD_INPUT
     try:
         if arguments.command == "baseline":
             return _baseline(arguments, out, err)
@@ -55,7 +65,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m drift_engine",
         description="A drift engine that reads and writes SageMaker Model Monitor's statistics, constraints and "
         "violations files.",
