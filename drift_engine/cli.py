@@ -125,8 +125,14 @@ def _progress(err: TextIO, quiet: bool) -> object:
     return report
 
 
+def _local_files(location: Path) -> list[Path]:
+    if str(location).startswith("s3:"):
+        raise _UsageError(f"{location}: this command reads local files only; copy the objects first (aws s3 sync)")
+    return list_files(location)
+
+
 def _baseline(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    paths = list_files(arguments.dataset)
+    paths = _local_files(arguments.dataset)
     if not paths:
         raise _UsageError(f"{arguments.dataset}: no files")
     config = MonitoringConfig(categorical_drift_method=arguments.categorical_drift_method)
@@ -158,7 +164,7 @@ def _analyze(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise _UsageError(f"--end {arguments.end} is not after --start {arguments.start}")
     if arguments.publish_metrics and not (arguments.endpoint_name and arguments.monitoring_schedule_name):
         raise _UsageError("--publish-metrics needs --endpoint-name and --monitoring-schedule-name")
-    paths = [path for location in arguments.capture for path in list_files(location)]
+    paths = [path for location in arguments.capture for path in _local_files(location)]
     if not paths:
         raise _UsageError("no capture files found")
     options = CaptureOptions(
