@@ -38,13 +38,36 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
 
 from .readers import json_text, rows_to_batch
 
-__all__ = ["CaptureOptions", "CaptureReadResult", "file_in_window", "iter_capture_batches", "parse_time"]
+__all__ = [
+    "CaptureOptions",
+    "CaptureReadResult",
+    "file_in_window",
+    "iter_capture_batches",
+    "iter_capture_file",
+    "parse_time",
+]
 
 _ROWS_PER_BATCH = 65536
+_CAPTURE_BLOCK_SIZE = 8 << 20
+_PAYLOAD = pa.struct(
+    [("observedContentType", pa.string()), ("mode", pa.string()), ("data", pa.string()), ("encoding", pa.string())]
+)
+#: What the compiled reader extracts from a capture line; other fields are ignored.
+_CAPTURE_SCHEMA = pa.schema(
+    [
+        ("captureData", pa.struct([("endpointInput", _PAYLOAD), ("endpointOutput", _PAYLOAD)])),
+        ("eventMetadata", pa.struct([("eventId", pa.string()), ("inferenceTime", pa.string())])),
+        ("eventVersion", pa.string()),
+    ]
+)
 _HOUR_FOLDER = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/(\d{2})/")
 
 OutputPosition = Literal["START", "END"]
@@ -104,7 +127,7 @@ def file_in_window(path: Path | str, options: CaptureOptions) -> bool:
 def iter_capture_batches(
     lines: Iterable[str | bytes], options: CaptureOptions, result: CaptureReadResult | None = None
 ) -> Iterator[pa.RecordBatch]:
-    """The rows of capture lines, as all-text Arrow batches."""
+    """The rows of capture lines, as all-text Arrow batches (one ``json.loads`` per line)."""
     counts = result if result is not None else CaptureReadResult()
     rows: list[dict[str, str | None]] = []
     for raw in lines:
@@ -113,22 +136,182 @@ def iter_capture_batches(
             continue
         try:
             record = json.loads(line)
-            if not isinstance(record, dict):
-                raise _MalformedRecordError("not an object")
-            if (options.start is not None or options.end is not None) and not _in_window(record, options):
-                counts.outside_window += 1
-                continue
-            record_rows = _record_rows(record, options)
-        except (ValueError, _MalformedRecordError):
+        except ValueError:
             counts.malformed += 1
             continue
-        counts.records += 1
-        rows.extend(record_rows)
+        rows.extend(_accepted_rows(record, options, counts))
         if len(rows) >= _ROWS_PER_BATCH:
             yield rows_to_batch(rows)
             rows = []
     if rows:
         yield rows_to_batch(rows)
+
+
+def iter_capture_file(
+    path: Path, options: CaptureOptions, result: CaptureReadResult | None = None
+) -> Iterator[pa.RecordBatch]:
+    """The rows of one capture file, the common case read column-wise by pyarrow's compiled readers.
+
+    Records whose input (and output, if captured) is one line of unquoted CSV, the shape of nearly all
+    ``text/csv`` traffic, never go through Python one by one: pyarrow's JSON reader splits the file into
+    columns, the payloads are joined into one CSV text per field count and parsed by pyarrow's CSV reader.
+    Every other record (JSON payloads, several lines per payload, quotes, base64, a time the vectorized parser
+    does not know) takes the per-record path with the same rules. A file pyarrow cannot read as JSON Lines (a
+    malformed line) continues per line from where the compiled reader stopped, so its bad lines are counted.
+    """
+    counts = result if result is not None else CaptureReadResult()
+    consumed = 0
+    failed = False
+    with pa.input_stream(str(path), compression="detect") as stream:
+        try:
+            batches = iter(
+                pa_json.open_json(
+                    stream,
+                    read_options=pa_json.ReadOptions(block_size=_CAPTURE_BLOCK_SIZE),
+                    parse_options=pa_json.ParseOptions(
+                        explicit_schema=_CAPTURE_SCHEMA, unexpected_field_behavior="ignore"
+                    ),
+                )
+            )
+        except pa.ArrowInvalid:  # the first block already holds a line it cannot read
+            failed = True
+        while not failed:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                break
+            except pa.ArrowInvalid:
+                failed = True
+                break
+            consumed += batch.num_rows
+            yield from _columnar_batches(batch, options, counts)
+    if not failed:
+        return
+    # The compiled reader stopped at a line it cannot read: go on line by line after what it did read.
+    with pa.input_stream(str(path), compression="detect") as stream:
+        lines = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8", errors="replace")
+        yield from iter_capture_batches(_after(lines, consumed), options, counts)
+
+
+def _after(lines: Iterable[str], skip: int) -> Iterator[str]:
+    for line in lines:
+        if not line.strip():
+            continue
+        if skip:
+            skip -= 1
+            continue
+        yield line
+
+
+def _accepted_rows(record: object, options: CaptureOptions, counts: CaptureReadResult) -> list[dict[str, str | None]]:
+    """The rows of one parsed record, or none when it is outside the window (counted) or malformed (counted)."""
+    try:
+        if not isinstance(record, dict):
+            raise _MalformedRecordError("not an object")
+        if (options.start is not None or options.end is not None) and not _in_window(record, options):
+            counts.outside_window += 1
+            return []
+        rows = _record_rows(record, options)
+    except (ValueError, _MalformedRecordError):
+        counts.malformed += 1
+        return []
+    counts.records += 1
+    return rows
+
+
+def _columnar_batches(
+    batch: pa.RecordBatch, options: CaptureOptions, counts: CaptureReadResult
+) -> Iterator[pa.RecordBatch]:
+    capture = batch.column("captureData")
+    payloads = {side: pc.struct_field(capture, side) for side in ("endpointInput", "endpointOutput")}
+    inputs = _csv_line(payloads["endpointInput"])
+    output_present = pc.is_valid(pc.struct_field(payloads["endpointOutput"], "data"))
+    outputs = _csv_line(payloads["endpointOutput"])
+    fast = pc.and_kleene(pc.is_valid(inputs), pc.or_kleene(pc.invert(output_present), pc.is_valid(outputs)))
+    times = pc.struct_field(batch.column("eventMetadata"), "inferenceTime")
+    if options.start is not None or options.end is not None:
+        moments = pc.strptime(times, format="%Y-%m-%dT%H:%M:%SZ", unit="us", error_is_null=True)
+        inside = pc.is_valid(moments)
+        if options.start is not None:
+            inside = pc.and_kleene(inside, pc.greater_equal(moments, _naive_utc(options.start)))
+        if options.end is not None:
+            inside = pc.and_kleene(inside, pc.less(moments, _naive_utc(options.end)))
+        outside = pc.and_kleene(pc.is_valid(moments), pc.invert(inside))
+        counts.outside_window += _true_count(outside)
+        fast = pc.and_kleene(fast, inside)
+        slow = pc.invert(pc.or_kleene(fast, outside))  # not read column-wise, and not known to be outside
+    else:
+        slow = pc.invert(fast)
+    slow = pc.fill_null(slow, True)
+    fast = pc.fill_null(fast, False)
+    if _true_count(slow):
+        rows: list[dict[str, str | None]] = []
+        for record in batch.filter(slow).to_pylist():
+            rows.extend(_accepted_rows(_without_nulls(record), options, counts))
+        if rows:
+            yield rows_to_batch(rows)
+    fast_count = _true_count(fast)
+    if not fast_count:
+        return
+    counts.records += fast_count
+    inputs, outputs, output_present = inputs.filter(fast), outputs.filter(fast), output_present.filter(fast)
+    first, second = (outputs, inputs) if options.output_columns_position == "START" else (inputs, outputs)
+    lines = pc.if_else(output_present, pc.binary_join_element_wise(first, second, ","), inputs)
+    fields = pc.add(pc.count_substring(lines, ","), 1)
+    for width in pc.unique(fields).to_pylist():
+        group = lines.filter(pc.equal(fields, width)) if width is not None else None
+        if group is None:
+            continue
+        names = [
+            options.baseline_columns[position] if position < len(options.baseline_columns) else f"_c{position}"
+            for position in range(width)
+        ]
+        yield from _parse_csv_lines(group, names)
+
+
+def _csv_line(payload: pa.Array) -> pa.Array:
+    """The payload's text where it is one line of unquoted CSV (a trailing newline allowed), else null."""
+    data = pc.struct_field(payload, "data")
+    encoding = pc.struct_field(payload, "encoding")
+    content_type = pc.utf8_lower(pc.fill_null(pc.struct_field(payload, "observedContentType"), ""))
+    text = pc.utf8_rtrim(data, characters="\r\n")
+    plain = pc.and_kleene(
+        pc.and_kleene(pc.equal(encoding, "CSV"), pc.match_substring(content_type, "csv")),
+        pc.and_kleene(
+            pc.invert(pc.match_substring_regex(text, r"[\r\n\"]")),
+            pc.greater(pc.utf8_length(text), 0),
+        ),
+    )
+    return pc.if_else(pc.fill_null(plain, False), text, pa.scalar(None, pa.string()))
+
+
+def _parse_csv_lines(lines: pa.Array, names: list[str]) -> Iterator[pa.RecordBatch]:
+    joined = pc.binary_join_element_wise(lines, "", "\n")  # each line and a newline, back to back
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)[joined.offset : joined.offset + len(joined) + 1]
+    body = joined.buffers()[2][int(offsets[0]) : int(offsets[-1])]
+    table = pa_csv.read_csv(
+        pa.BufferReader(body),
+        read_options=pa_csv.ReadOptions(column_names=names, block_size=_CAPTURE_BLOCK_SIZE),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True, null_values=[""]
+        ),
+    )
+    yield from table.to_batches()
+
+
+def _naive_utc(moment: datetime) -> pa.Scalar:
+    return pa.scalar(moment.astimezone(UTC).replace(tzinfo=None), pa.timestamp("us"))
+
+
+def _true_count(mask: pa.Array) -> int:
+    return int(pc.sum(mask).as_py() or 0)
+
+
+def _without_nulls(value: Any) -> Any:
+    """A record as the per-record path expects it: absent fields absent, not null."""
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    return value
 
 
 def _in_window(record: dict[str, Any], options: CaptureOptions) -> bool:

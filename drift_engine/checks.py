@@ -121,8 +121,16 @@ def analyze_profile(current: DatasetProfile, baseline: BaselineStatistics, const
         for name in current.columns
         if name not in baseline_names
     )
+    # The current statistics list the baseline's features in the baseline's order, then any new column.
+    ordered = DatasetProfile(
+        item_count=current.item_count,
+        columns={
+            **{name: current.columns[name] for name in expected_names if name in current.columns},
+            **{name: column for name, column in current.columns.items() if name not in baseline_names},
+        },
+    )
     return Analysis(
-        statistics=statistics_document(current),
+        statistics=statistics_document(ordered),
         violations=tuple(violations),
         feature_metrics=tuple(metrics),
         distances=distances,

@@ -8,7 +8,6 @@ Spark runner maps over partitions; :func:`drift_engine.profile.merge_profiles` i
 
 from __future__ import annotations
 
-import io
 import json
 import multiprocessing
 import os
@@ -19,9 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow as pa
-
-from .capture import CaptureOptions, CaptureReadResult, file_in_window, iter_capture_batches
+from .capture import CaptureOptions, CaptureReadResult, file_in_window, iter_capture_file
 from .checks import Analysis, analyze_profile
 from .constraints import MonitoringConfig, ParsedConstraints, suggest_constraints
 from .profile import DatasetProfile, merge_profiles, profile_batch
@@ -74,9 +71,7 @@ def profile_capture_file(
     if not file_in_window(path, options):
         return DatasetProfile()
     result = CaptureReadResult()
-    with pa.input_stream(str(path), compression="detect") as stream:
-        lines = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8", errors="replace")
-        profile = _fold(iter_capture_batches(lines, options, result), domains)
+    profile = _fold(iter_capture_file(path, options, result), domains)
     profile.malformed += result.malformed
     profile.records_outside_window += result.outside_window
     return profile

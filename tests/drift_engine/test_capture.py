@@ -6,10 +6,21 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from drift_engine import CaptureOptions, analyze_profile, parse_constraints, parse_statistics, profile_capture_file
-from drift_engine.capture import CaptureReadResult, file_in_window, iter_capture_batches
+from drift_engine import (
+    CaptureOptions,
+    analyze_profile,
+    merge_profiles,
+    parse_constraints,
+    parse_statistics,
+    profile_batch,
+    profile_capture_file,
+    statistics_document,
+)
+from drift_engine import capture as capture_module
+from drift_engine.capture import CaptureReadResult, file_in_window, iter_capture_batches, iter_capture_file
 
 from .conftest import NOTEBOOK_OUTPUTS, SDK_MONITOR, capture_line
 
@@ -133,3 +144,71 @@ def test_records_are_selected_by_inference_time() -> None:
 def test_capture_files_are_selected_by_their_hour_folder(folder: str, kept: bool) -> None:
     options = CaptureOptions(start=datetime(2024, 1, 1, 10, tzinfo=UTC), end=datetime(2024, 1, 1, 11, tzinfo=UTC))
     assert file_in_window(Path(f"/capture/endpoint/AllTraffic/{folder}/file.jsonl"), options) is kept
+
+
+def _varied_capture_file(path: Path, *, broken: bool) -> None:
+    """Every shape a capture line takes, mixed: what the column-wise reader handles and what it hands back."""
+    rng = np.random.default_rng(9)
+    lines = []
+    for index in range(1800):  # under 2048 values per column: both sketches exact, so comparable item by item
+        when = datetime(2024, 1, 1, 9 + index % 3, index % 60, tzinfo=UTC)
+        values = ",".join(f"{v:.2f}" if rng.random() > 0.05 else "" for v in rng.normal(10, 3, 3))
+        kind = index % 10
+        if kind == 0:
+            values += ",extra"  # a fourth column
+        if kind == 1:
+            lines.append(capture_line(values + "\n" + values, "0.1\n0.2", when))  # two records in one payload
+        elif kind == 2:
+            lines.append(capture_line('"1,5",2,3', "0.3", when))  # a quoted comma
+        elif kind == 3:
+            payload = json.dumps({"instances": [[1, 2.5, 3]]})
+            lines.append(capture_line(payload, '{"predictions": [0.4]}', when, content_type="application/json"))
+        elif kind == 4:
+            record = json.loads(capture_line(values, "0.5", when))
+            del record["captureData"]["endpointOutput"]  # input-only capture
+            lines.append(json.dumps(record))
+        elif kind == 5 and index % 100 == 5:
+            lines.append(capture_line(values, "0.6", when).replace('"inferenceTime":"', '"inferenceTime":"x'))
+        elif kind == 6 and index % 100 == 6:
+            lines.append(capture_line("1,2\n3,4", "0.5", when))  # two inputs, one output: malformed
+        else:
+            lines.append(capture_line(values, f"{rng.random():.3f}\n", when))
+    if broken:
+        lines.insert(900, "{not json")
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(("windowed", "broken"), [(False, False), (True, False), (True, True)])
+def test_the_column_wise_reader_agrees_with_the_per_record_reader(
+    tmp_path: Path, windowed: bool, broken: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``broken``: a line that is not JSON halfway, after several blocks were read column-wise."""
+    monkeypatch.setattr(capture_module, "_CAPTURE_BLOCK_SIZE", 32 << 10)
+    path = tmp_path / "capture.jsonl"
+    _varied_capture_file(path, broken=broken)
+    options = CaptureOptions(
+        baseline_columns=["y", "a", "b", "c"],
+        start=datetime(2024, 1, 1, 10, tzinfo=UTC) if windowed else None,
+        end=datetime(2024, 1, 1, 11, tzinfo=UTC) if windowed else None,
+    )
+    fast_result, slow_result = CaptureReadResult(), CaptureReadResult()
+    fast = merge_profiles(profile_batch(batch) for batch in iter_capture_file(path, options, fast_result))
+    with path.open() as lines:
+        slow = merge_profiles(profile_batch(batch) for batch in iter_capture_batches(lines, options, slow_result))
+    counts = (fast_result.records, fast_result.malformed, fast_result.outside_window)
+    assert counts == (slow_result.records, slow_result.malformed, slow_result.outside_window)
+    assert fast_result.malformed >= 18 and (fast_result.outside_window > 1000) is windowed
+    assert fast.item_count == slow.item_count > 500
+    fast_features = {f["name"]: f for f in statistics_document(fast)["features"]}
+    slow_features = {f["name"]: f for f in statistics_document(slow)["features"]}
+    assert set(fast_features) == set(slow_features) == {"y", "a", "b", "c", "_c4"}
+    for name, feature in fast_features.items():
+        numbers = feature.get("numerical_statistics")
+        if numbers is not None:  # batches differ, so the running second moment may differ in its last bits
+            other = slow_features[name]["numerical_statistics"]
+            assert numbers.pop("std_dev") == pytest.approx(other.pop("std_dev"), rel=1e-12)
+        strings = feature.get("string_statistics")
+        if strings is not None:  # a high-cardinality string column: the distinct count is an HLL estimate
+            other = slow_features[name]["string_statistics"]
+            assert strings.pop("distinct_count") == pytest.approx(other.pop("distinct_count"), rel=0.05)
+        assert feature == slow_features[name]
