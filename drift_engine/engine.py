@@ -1,9 +1,17 @@
 """The one-machine runner: files in, the three Model Monitor files out, every core used.
 
-Each input file becomes one partial profile (its batches profiled and merged as they stream by), in a pool of
-worker processes when there is more than one file, and the partial profiles are merged as a balanced tree in
-file order. The same two functions (:func:`profile_dataset_file`, :func:`profile_capture_file`) are what a
-Spark runner maps over partitions; :func:`drift_engine.profile.merge_profiles` is its reduce.
+Capture files: each file becomes one partial profile (read column-wise and profiled as its batches stream
+by), in a pool of worker processes when there is more than one file. Baseline datasets: this process reads
+(pyarrow's CSV and JSON readers parse with their own threads) and worker processes profile the batches, so one
+large file uses every core too. Either way the partial profiles are merged as a balanced tree in input order,
+and inputs under 16 MiB are profiled in this process (starting workers would cost more than it saves). The
+per-file functions (:func:`profile_dataset_file`, :func:`profile_capture_file`) and
+:func:`drift_engine.profile.profile_batch` are what a Spark runner maps over partitions;
+:func:`drift_engine.profile.merge_profiles` is its reduce.
+
+Measured on this project's 2-core machine (busy with other work at the time): a 4-million-row, 130 MB
+taxi-like CSV baseline took 11.6 s / 13.6 s in one process and 10.0 s / 9.9 s with two workers; 200,000
+CSV capture records in 8 files took 2.1 s in one process (startup included).
 """
 
 from __future__ import annotations
@@ -11,12 +19,15 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
+
+import pyarrow as pa
 
 from .capture import CaptureOptions, CaptureReadResult, file_in_window, iter_capture_file
 from .checks import Analysis, analyze_profile
@@ -87,9 +98,13 @@ def build_baseline(
     progress: Progress | None = None,
 ) -> Baseline:
     """``statistics.json`` and the suggested ``constraints.json`` of a dataset (one file or many)."""
-    profile = _profile_files(
-        paths, partial(profile_dataset_file, dataset_format=dataset_format, header=header), workers, progress
-    )
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers > 1 and sum(path.stat().st_size for path in paths) >= _PARALLEL_MIN_BYTES:
+        profile = _profile_dataset_batches(paths, dataset_format, header, workers, progress)
+    else:
+        profile = _profile_files(
+            paths, partial(profile_dataset_file, dataset_format=dataset_format, header=header), 1, progress
+        )
     if profile.item_count == 0:
         raise EngineInputError(f"the dataset has no records ({len(paths)} file(s) read)")
     return Baseline(statistics_document(profile), suggest_constraints(profile, config=config), profile)
@@ -118,6 +133,53 @@ def run_analysis(
 def write_json(path: Path, document: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+
+
+def _profile_dataset_batches(
+    paths: Sequence[Path], dataset_format: DatasetFormat, header: bool, workers: int, progress: Progress | None
+) -> DatasetProfile:
+    """Dataset files read here (pyarrow's reader threads parse), their batches profiled by worker processes.
+
+    A single large file then uses every core too. At most two batches per worker are in flight, so memory
+    stays bounded; partial profiles are merged in reading order.
+    """
+    profiles: list[DatasetProfile] = []
+    pending: deque[Future[DatasetProfile]] = deque()
+    malformed = 0
+    records = 0
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for done, path in enumerate(paths, start=1):
+            result = ReadResult()
+            batches = (
+                iter_csv_batches(path, header=header) if dataset_format == "csv" else iter_jsonl_batches(path, result)
+            )
+            for batch in batches:
+                if not batch.num_rows:
+                    continue
+                pending.append(pool.submit(_profile_ipc, _to_ipc(batch)))
+                records += batch.num_rows
+                while len(pending) > 2 * workers:
+                    profiles.append(pending.popleft().result())
+            malformed += result.malformed
+            if progress is not None:
+                progress(done, len(paths), records)
+        profiles.extend(future.result() for future in pending)
+    profile = merge_profiles(profiles)
+    profile.malformed += malformed
+    return profile
+
+
+def _to_ipc(batch: pa.RecordBatch) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    data: bytes = sink.getvalue().to_pybytes()
+    return data
+
+
+def _profile_ipc(data: bytes) -> DatasetProfile:
+    return profile_batch(pa.ipc.open_stream(data).read_all())
 
 
 def _fold(batches: Any, domains: dict[str, frozenset[str]] | None) -> DatasetProfile:

@@ -2,13 +2,22 @@
 
 import itertools
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
 from datasketches import kll_doubles_sketch
 
-from drift_engine import DatasetProfile, merge_profiles, profile_batch, statistics_document
+from drift_engine import (
+    DatasetProfile,
+    build_baseline,
+    engine,
+    merge_profiles,
+    profile_batch,
+    readers,
+    statistics_document,
+)
 from drift_engine.kll import ANALYZER_SKETCH_SIZE
 
 ROWS = 24_000
@@ -127,3 +136,26 @@ def test_a_column_absent_from_one_part_counts_as_missing_there() -> None:
         "num_present": 2,
         "num_missing": 1,
     }
+
+
+def test_worker_processes_give_the_same_statistics(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dataset batches and capture files profiled in a pool of two workers, as on a large input."""
+    monkeypatch.setattr(engine, "_PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(readers, "_BLOCK_SIZE", 1 << 14)  # many batches from one small file
+    dataset = tmp_path / "data.csv"
+    rng = np.random.default_rng(8)
+    dataset.write_text("a,b\n" + "".join(f"{x:.3f},{rng.integers(0, 5)}\n" for x in rng.normal(size=5000)))
+    serial = build_baseline([dataset], dataset_format="csv", header=True, workers=1)
+    parallel = build_baseline([dataset], dataset_format="csv", header=True, workers=2)
+    assert parallel.constraints == serial.constraints
+    epsilon = kll_doubles_sketch.get_normalized_rank_error(ANALYZER_SKETCH_SIZE, False)
+    for mine, theirs in zip(parallel.statistics["features"], serial.statistics["features"], strict=True):
+        a, b = mine["numerical_statistics"], theirs["numerical_statistics"]
+        assert [a[key] for key in ("common", "sum", "mean", "min", "max")] == [
+            b[key] for key in ("common", "sum", "mean", "min", "max")
+        ]
+        assert a["std_dev"] == pytest.approx(b["std_dev"], rel=1e-12)
+        counts = [bucket["count"] for bucket in a["distribution"]["kll"]["buckets"]]
+        reference = [bucket["count"] for bucket in b["distribution"]["kll"]["buckets"]]
+        assert sum(counts) == sum(reference) == 5000
+        assert all(abs(x - y) <= 2 * epsilon * 5000 for x, y in zip(counts, reference, strict=True))
