@@ -9,9 +9,6 @@ per-file functions (:func:`profile_dataset_file`, :func:`profile_capture_file`) 
 :func:`drift_engine.profile.profile_batch` are what a Spark runner maps over partitions;
 :func:`drift_engine.profile.merge_profiles` is its reduce.
 
-Measured on this project's 2-core machine (busy with other work at the time): a 4-million-row, 130 MB
-taxi-like CSV baseline took 11.6 s / 13.6 s in one process and 10.0 s / 9.9 s with two workers; 200,000
-CSV capture records in 8 files took 2.1 s in one process (startup included).
 """
 
 from __future__ import annotations
