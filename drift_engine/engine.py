@@ -8,7 +8,6 @@ and inputs under 16 MiB are profiled in this process (starting workers would cos
 per-file functions (:func:`profile_dataset_file`, :func:`profile_capture_file`) and
 :func:`drift_engine.profile.profile_batch` are what a Spark runner maps over partitions;
 :func:`drift_engine.profile.merge_profiles` is its reduce.
-
 """
 
 from __future__ import annotations
