@@ -12,10 +12,11 @@ The public API, for the CLI and for other runners (Spark's ``mapInArrow``, a Lam
 * :func:`statistics_document` (finalize: profile → statistics.json), :func:`suggest_constraints`;
 * :func:`parse_statistics`, :func:`parse_constraints` (baselines from the analyzer or this engine);
 * :func:`analyze_profile` (current profile + baseline → :class:`Analysis`), :func:`metric_data`;
-* readers: :func:`iter_csv_batches`, :func:`iter_jsonl_batches`, :func:`iter_capture_batches`.
+* readers: :func:`iter_csv_batches`, :func:`iter_jsonl_batches`, :func:`iter_capture_file` (column-wise),
+  :func:`iter_capture_batches` (per line); per file: :func:`profile_dataset_file`, :func:`profile_capture_file`.
 """
 
-from .capture import CaptureOptions, CaptureReadResult, iter_capture_batches
+from .capture import CaptureOptions, CaptureReadResult, iter_capture_batches, iter_capture_file
 from .checks import Analysis, Violation, analyze_profile
 from .constraints import MonitoringConfig, ParsedConstraints, parse_constraints, suggest_constraints
 from .engine import Baseline, build_baseline, profile_capture_file, profile_dataset_file, run_analysis
@@ -50,6 +51,7 @@ __all__ = [
     "analyze_profile",
     "build_baseline",
     "iter_capture_batches",
+    "iter_capture_file",
     "iter_csv_batches",
     "iter_jsonl_batches",
     "merge_profiles",
