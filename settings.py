@@ -35,7 +35,9 @@ class SettingsError(ValueError):
 
 # --- validators: each returns None when the value is fine, else what is allowed -------------------------
 
-_NAME_RE = re.compile(r"^[a-zA-Z](-?[a-zA-Z0-9])*$")
+#: Lower case only: the names end up in job, schedule and role names, and SageMaker writes ARNs lower-cased, so the
+#: ARNs built for IAM conditions and metric dimensions (lower case) would not match a mixed-case name.
+_NAME_RE = re.compile(r"^[a-z](-?[a-z0-9])*$")
 _S3_URI_RE = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>\S+)$")
 _INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z0-9]+(-[a-z0-9]+)*\.[a-z0-9]+$")
 _EMAIL_RE = re.compile(r"^[^@\s,]+@[^@\s,]+\.[A-Za-z]{2,}$")
@@ -93,7 +95,7 @@ def _name_of_length(longest: int) -> Callable[[str], str | None]:
     def check(value: str) -> str | None:
         if 1 <= len(value) <= longest and _NAME_RE.fullmatch(value):
             return None
-        return f"1 to {longest} letters, digits or single hyphens, starting with a letter"
+        return f"1 to {longest} lower-case letters, digits or single hyphens, starting with a letter"
 
     return check
 

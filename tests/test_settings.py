@@ -75,9 +75,10 @@ BAD_VALUES = [
     ("endpoint_instance_type", "m5.large", "ml.<family>.<size>"),
     ("monitoring_instance_type", "ml.m5", "ml.<family>.<size>"),
     ("alert_emails", ["ops@example.com", "not-an-email"], "email address"),
-    ("name", "", "1 to 20 letters"),
-    ("name", "x" * 21, "1 to 20 letters"),
-    ("name", "bad_name", "1 to 20 letters"),
+    ("name", "", "1 to 20 lower-case letters"),
+    ("name", "x" * 21, "1 to 20 lower-case letters"),
+    ("name", "bad_name", "1 to 20 lower-case letters"),
+    ("name", "Model-Monitor", "1 to 20 lower-case letters"),
     ("baseline_dataset_header", "maybe", "true or false"),
     ("drift_threshold", 3, "a number from 0.0 to 1.0"),
     ("account", "12345", "12-digit"),
@@ -100,8 +101,18 @@ def test_bad_value_names_setting_value_and_what_is_allowed(setting: str, value: 
 
 
 def test_too_long_stage_name_is_refused() -> None:
-    with pytest.raises(SettingsError, match='setting stage: got "integration"; expected 1 to 10 letters'):
+    with pytest.raises(SettingsError, match='setting stage: got "integration"; expected 1 to 10 lower-case letters'):
         load_settings(stage="integration", stages={"integration": {}})
+
+
+def test_upper_case_stage_name_is_refused_in_one_line() -> None:
+    """Names reach ARNs in IAM conditions lower-cased: "Prod" would build grants that match nothing."""
+    with pytest.raises(SettingsError) as error:
+        load_settings(stage="Prod", stages={"Prod": {}})
+    assert str(error.value) == (
+        'setting stage: got "Prod"; expected 1 to 10 lower-case letters, digits or single hyphens, '
+        "starting with a letter"
+    )
 
 
 def test_unknown_stage_lists_the_known_ones() -> None:
