@@ -14,6 +14,7 @@ integer, ``"true"``/``"false"`` for a flag, ``"a@x.org,b@x.org"`` for a list).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 import types
 import typing
@@ -120,8 +121,30 @@ def _schedule_expression(value: str) -> str | None:
     )
 
 
-def is_hourly(schedule_expression: str) -> bool:
-    return schedule_expression == _HOURLY_CRON
+def schedule_hours(schedule_expression: str) -> tuple[int, ...]:
+    """The hours of the day (UTC) at which an accepted schedule starts an execution, in order."""
+    match = _SCHEDULE_RE.fullmatch(schedule_expression)
+    if match is None:
+        raise ValueError(f"not a schedule Model Monitor accepts: {schedule_expression!r}")
+    if match.group("hour") is None:
+        return tuple(range(24))
+    first = int(match.group("hour"))
+    # "H/N" in a cron hour field: H, H+N, ... up to 23, and again from H the next day.
+    step = int(match.group("every") or 24)
+    return tuple(range(first, 24, step))
+
+
+def schedule_period_seconds(schedule_expression: str) -> int:
+    """The shortest time between two consecutive executions of an accepted schedule, across midnight too.
+
+    SageMaker refuses a job definition whose MaxRuntimeInSeconds exceeds the schedule's frequency. For
+    ``cron(0 5/10 ? * * *)`` (05:00 and 15:00) that is 10 hours, not the 14 from 15:00 to 05:00; for
+    ``cron(0 0/2 ? * * *)`` it is 2 hours, including the gap from 22:00 to midnight.
+    """
+    hours = schedule_hours(schedule_expression)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(hours)]
+    gaps.append(hours[0] + 24 - hours[-1])  # from the last run of a day to the first of the next
+    return min(gaps) * 3600
 
 
 def _setting(default: Any, check: Callable[[Any], str | None] | None = None, doc: str = "") -> Any:
@@ -181,7 +204,9 @@ class Settings:
     monitoring_instance_count: int = _setting(1, _int_range(1, 100))
     monitoring_volume_size_gb: int = _setting(20, _int_range(1, 16384))
     monitoring_max_runtime_seconds: int = _setting(
-        3600, _int_range(1, 86400), "an hourly schedule allows at most 3600 s, slower ones 86400 s"
+        3600,
+        _int_range(1, 86400),
+        "at most the shortest time between two executions of schedule_expression (3600 s for hourly)",
     )
     enable_network_isolation: bool = _setting(False)
     encrypt_inter_container_traffic: bool = _setting(True)
@@ -325,10 +350,13 @@ def _check_combinations(settings: Settings) -> None:
             f"{len(settings.subnet_ids)} subnet(s) and {len(settings.security_group_ids)} security group(s); "
             "expected both set or both empty"
         )
-    if is_hourly(settings.schedule_expression) and settings.monitoring_max_runtime_seconds > 3600:
+    period = schedule_period_seconds(settings.schedule_expression)
+    if settings.monitoring_max_runtime_seconds > period:
+        # SageMaker refuses it at CreateDataQualityJobDefinition/CreateMonitoringSchedule ("cannot exceed the
+        # frequency of the job"), minutes into a deploy.
         raise SettingsError(
             f"setting monitoring_max_runtime_seconds: got {settings.monitoring_max_runtime_seconds}; "
-            "an hourly schedule allows at most 3600"
+            f"expected at most {period}, the shortest time between two runs of {settings.schedule_expression}"
         )
     if settings.baseline_dataset_format != "csv" and settings.baseline_dataset_uri is None:
         raise SettingsError(

@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from settings import DEMO_FEATURES, Settings, SettingsError, load_settings, overrides_from_context
+from settings import (
+    DEMO_FEATURES,
+    Settings,
+    SettingsError,
+    load_settings,
+    overrides_from_context,
+    schedule_period_seconds,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -160,15 +167,43 @@ def test_schedules_model_monitor_refuses_fail_in_one_line(expression: str) -> No
         settings_with(schedule_expression=expression)
 
 
-def test_hourly_schedule_caps_the_job_runtime_at_an_hour() -> None:
-    with pytest.raises(SettingsError, match="an hourly schedule allows at most 3600"):
-        settings_with(monitoring_max_runtime_seconds=7200)
-    assert (
-        settings_with(
-            monitoring_max_runtime_seconds=7200, schedule_expression="cron(0 0 ? * * *)"
-        ).monitoring_max_runtime_seconds
-        == 7200
+@pytest.mark.parametrize(
+    ("expression", "period"),
+    [
+        ("cron(0 * ? * * *)", 3600),
+        ("cron(0 12 ? * * *)", 86400),
+        ("cron(0 0 ? * * *)", 86400),
+        ("cron(0 0/2 ? * * *)", 7200),  # 22:00 to midnight is two hours too
+        ("cron(0 1/2 ? * * *)", 7200),  # 23:00 to 01:00 across midnight
+        ("cron(0 17/12 ? * * *)", 86400),  # 17:00 only: 17 + 12 is past the day
+        ("cron(0 5/10 ? * * *)", 36000),  # 05:00 and 15:00: 10 h, then 14 h across midnight
+        ("cron(0 20/3 ? * * *)", 10800),  # 20:00, 23:00: 3 h, then 21 h across midnight
+        ("cron(0 0/7 ? * * *)", 10800),  # 0, 7, 14, 21: 7 h apart, but 21:00 to midnight is only 3 h
+        ("cron(0 3/24 ? * * *)", 86400),
+    ],
+)
+def test_schedule_period_is_the_shortest_gap_between_runs(expression: str, period: int) -> None:
+    assert schedule_period_seconds(expression) == period
+
+
+@pytest.mark.parametrize(
+    ("expression", "longest"),
+    [("cron(0 * ? * * *)", 3600), ("cron(0 0/2 ? * * *)", 7200), ("cron(0 0/7 ? * * *)", 10800)],
+)
+def test_job_runtime_longer_than_the_schedule_period_is_refused_in_one_line(expression: str, longest: int) -> None:
+    with pytest.raises(SettingsError) as error:
+        settings_with(schedule_expression=expression, monitoring_max_runtime_seconds=86400)
+    assert str(error.value) == (
+        f"setting monitoring_max_runtime_seconds: got 86400; expected at most {longest}, "
+        f"the shortest time between two runs of {expression}"
     )
+    accepted = settings_with(schedule_expression=expression, monitoring_max_runtime_seconds=longest)
+    assert accepted.monitoring_max_runtime_seconds == longest
+
+
+def test_daily_schedule_allows_a_day() -> None:
+    settings = settings_with(schedule_expression="cron(0 0 ? * * *)", monitoring_max_runtime_seconds=86400)
+    assert settings.monitoring_max_runtime_seconds == 86400
 
 
 def test_subnets_need_security_groups() -> None:
