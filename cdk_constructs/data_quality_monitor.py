@@ -5,19 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import Duration, Fn, Names, Token
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from cdk_constructs.drift_metrics import DataQualityMetrics
 from cdk_constructs.processing_role import ProcessingRole
 from cdk_constructs.sagemaker_images import image_uri
 from cdk_constructs.schedule_guard import ScheduleGuard
-
-#: Where Model Monitor publishes data-quality metrics, and their dimensions (AWS documentation, "CloudWatch
-#: Metrics for Data and Model Quality").
-DATA_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 
 ENDPOINT_INPUT_PATH = "/opt/ml/processing/input/endpoint"
 OUTPUT_PATH = "/opt/ml/processing/output"
@@ -169,27 +165,9 @@ class DataQualityMonitor(Construct):
         )
         # SageMaker refuses to delete a Pending schedule: hold CloudFormation until it has settled.
         self.guard = ScheduleGuard(self, "ScheduleGuard", schedule=self.schedule, schedule_name=self.schedule_name)
+        #: What the executions publish, with ``publish_cloudwatch_metrics=Enabled``: Model Monitor's namespace.
+        self.metrics = DataQualityMetrics(endpoint_name=endpoint_name, schedule_name=self.schedule_name)
 
     @property
     def schedule_arn(self) -> str:
         return self.schedule.attr_monitoring_schedule_arn
-
-    def metric_feature(
-        self, kind: str, feature: str, *, period: Duration | None = None, statistic: str = "Maximum"
-    ) -> cloudwatch.Metric:
-        """One of Model Monitor's per-feature metrics: ``kind`` is ``baseline_drift``, ``non_null`` or ``data``.
-
-        ``feature_baseline_drift_<feature>`` is the distance between the baseline's distribution and the
-        execution's; it is published once per execution, so the default period is the hour.
-        """
-        return cloudwatch.Metric(
-            namespace=DATA_METRICS_NAMESPACE,
-            metric_name=f"feature_{kind}_{feature}",
-            dimensions_map={"Endpoint": self.endpoint_name, "MonitoringSchedule": self.schedule_name},
-            statistic=statistic,
-            period=period or Duration.hours(1),
-            label=f"{feature} {kind.replace('_', ' ')}",
-        )
-
-    def metric_drift(self, feature: str) -> cloudwatch.Metric:
-        return self.metric_feature("baseline_drift", feature)

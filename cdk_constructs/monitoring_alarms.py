@@ -10,9 +10,8 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from cdk_constructs.data_quality_monitor import DataQualityMonitor
+from cdk_constructs.drift_metrics import DataQualityMetrics, ViolationMetrics
 from cdk_constructs.endpoint_metrics import EndpointMetrics
-from cdk_constructs.violation_metric import ViolationMetric
 
 
 class MonitoringAlarms(Construct):
@@ -22,6 +21,8 @@ class MonitoringAlarms(Construct):
     per alarm, with the reason beside it: Model Monitor publishes once per execution, the endpoint only when
     it is invoked, and "no data" means something different for each.
 
+    :param data_quality: the per-feature metrics the engine publishes.
+    :param violations: the violation percentage and health metrics of each run.
     :param monitored_features: a drift alarm per feature (``feature_baseline_drift_<feature>``).
     :param drift_threshold: distance from the baseline above which a feature has drifted.
     :param latency_p99_threshold: p99 ``ModelLatency`` above which the endpoint is too slow.
@@ -36,8 +37,8 @@ class MonitoringAlarms(Construct):
         *,
         topic: sns.ITopic,
         endpoint: EndpointMetrics,
-        monitor: DataQualityMonitor,
-        violations: ViolationMetric,
+        data_quality: DataQualityMetrics,
+        violations: ViolationMetrics,
         monitored_features: Sequence[str],
         drift_threshold: float,
         latency_p99_threshold: Duration,
@@ -56,7 +57,7 @@ class MonitoringAlarms(Construct):
         self.drift_alarms = {
             feature: self._alarm(
                 f"Drift{index}",
-                monitor.metric_drift(feature),
+                data_quality.metric_drift(feature),
                 description=f"Feature {feature} drifted from the baseline by more than {drift_threshold}",
                 threshold=drift_threshold,
                 comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

@@ -8,9 +8,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from cdk_constructs.data_quality_monitor import DataQualityMonitor
+from cdk_constructs.drift_metrics import DataQualityMetrics, ViolationMetrics
 from cdk_constructs.endpoint_metrics import EndpointMetrics
-from cdk_constructs.violation_metric import ViolationMetric
 from lambdas.violation_metric.metric_names import KNOWN_CHECK_TYPES
 
 WIDTH = 24  # the dashboard grid is 24 columns wide
@@ -27,8 +26,8 @@ class MonitoringDashboard(Construct):
         construct_id: str,
         *,
         endpoint: EndpointMetrics,
-        monitor: DataQualityMonitor,
-        violations: ViolationMetric,
+        data_quality: DataQualityMetrics,
+        violations: ViolationMetrics,
         monitored_features: Sequence[str],
         drift_threshold: float,
         violation_threshold_percent: float,
@@ -68,7 +67,7 @@ class MonitoringDashboard(Construct):
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Drift from baseline per feature",
-                left=[monitor.metric_drift(feature) for feature in monitored_features],
+                left=[data_quality.metric_drift(feature) for feature in monitored_features],
                 left_annotations=[cloudwatch.HorizontalAnnotation(value=drift_threshold, label="drift threshold")],
                 width=WIDTH,
                 height=8,

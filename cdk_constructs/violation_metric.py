@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -12,10 +11,10 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from cdk_constructs.drift_metrics import VIOLATION_METRICS_NAMESPACE, ViolationMetrics
 from cdk_constructs.function_logging import FunctionLogging
 from cdk_constructs.lambda_package import package_code
 from cdk_constructs.nag import acknowledge, wildcard_resource_finding
-from lambdas.violation_metric import metric_names
 
 PACKAGE = "violation_metric"
 
@@ -60,12 +59,11 @@ class ViolationMetric(Construct):
         schedule_name: str,
         constraints_uri: str,
         one_time_schedule_prefix: str | None = None,
-        namespace: str = "ModelMonitorAsCode",
+        namespace: str = VIOLATION_METRICS_NAMESPACE,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.namespace = namespace
-        self.endpoint_name = endpoint_name
-        self.schedule_name = schedule_name
+        #: What the function publishes; the alarms and the dashboard read these.
+        self.metrics = ViolationMetrics(endpoint_name=endpoint_name, schedule_name=schedule_name, namespace=namespace)
 
         logging = FunctionLogging(
             self, "Logging", description="Publishes the violation percentage of each monitoring execution"
@@ -138,42 +136,4 @@ class ViolationMetric(Construct):
                     dead_letter_queue=self.dead_letter_queue,
                 )
             ],
-        )
-
-    def metric(
-        self,
-        metric_name: str,
-        *,
-        statistic: str = "Maximum",
-        period: Duration | None = None,
-        extra_dimensions: dict[str, str] | None = None,
-    ) -> cloudwatch.Metric:
-        """A metric the function publishes. Maximum by default: SageMaker may send an event twice."""
-        return cloudwatch.Metric(
-            namespace=self.namespace,
-            metric_name=metric_name,
-            dimensions_map={
-                metric_names.DIMENSION_ENDPOINT: self.endpoint_name,
-                metric_names.DIMENSION_MONITORING_SCHEDULE: self.schedule_name,
-                **(extra_dimensions or {}),
-            },
-            statistic=statistic,
-            period=period or Duration.hours(1),
-            label=metric_name,
-        )
-
-    def metric_violation_percentage(self) -> cloudwatch.Metric:
-        """Distinct violated features / monitored features x 100, of the latest execution in the period."""
-        return self.metric(metric_names.VIOLATION_PERCENTAGE)
-
-    def metric_execution_failed(self) -> cloudwatch.Metric:
-        return self.metric(metric_names.EXECUTION_FAILED)
-
-    def metric_report_errors(self) -> cloudwatch.Metric:
-        return self.metric(metric_names.REPORT_ERRORS)
-
-    def metric_constraint_violations(self, check_type: str) -> cloudwatch.Metric:
-        return self.metric(
-            metric_names.CONSTRAINT_VIOLATIONS,
-            extra_dimensions={metric_names.DIMENSION_CONSTRAINT_CHECK_TYPE: check_type},
         )
