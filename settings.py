@@ -147,6 +147,25 @@ def schedule_period_seconds(schedule_expression: str) -> int:
     return min(gaps) * 3600
 
 
+#: Model Monitor's namespace for per-feature metrics (the same value as ``cdk_constructs.drift_metrics``; settings
+#: import nothing from CDK).
+MODEL_MONITOR_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
+
+
+def _metrics_namespace(value: str) -> str | None:
+    # botocore's cloudwatch model, PutMetricData Namespace: 1-255 characters, pattern "[^:].*", printable ASCII;
+    # and "you should not specify a namespace that begins with AWS/" (reserved for AWS services).
+    if (
+        1 <= len(value) <= 255
+        and value.isascii()
+        and value.isprintable()
+        and not value.startswith(":")
+        and not value.startswith("AWS/")
+    ):
+        return None
+    return "a CloudWatch namespace: 1 to 255 printable ASCII characters, not starting with ':' or 'AWS/'"
+
+
 def _setting(default: Any, check: Callable[[Any], str | None] | None = None, doc: str = "") -> Any:
     return dataclasses.field(default=default, metadata={"check": check, "doc": doc})
 
@@ -196,6 +215,29 @@ class Settings:
         _int_range(10, 120),
         "how long CloudFormation waits for the baseline job: its 60-minute runtime plus start-up; 120 is the most "
         "a custom-resource Provider can wait",
+    )
+
+    # -- drift engine --
+    monitoring_engine: str = _setting(
+        "model-monitor",
+        _one_of("model-monitor", "builtin"),
+        "model-monitor: SageMaker Model Monitor's schedule; builtin: the project's drift engine in a function",
+    )
+    builtin_runtime: str = _setting(
+        "function", _one_of("function", "processing"), "builtin engine: where the hourly analysis runs"
+    )
+    analysis_memory_mb: int = _setting(
+        1769,
+        _int_range(128, 10240),
+        "builtin engine: memory of the analysis function (Lambda's range); 1769 MB is one full vCPU",
+    )
+    analysis_timeout_seconds: int = _setting(
+        900, _int_range(1, 900), "builtin engine: longest analysis run; 900 s is Lambda's limit"
+    )
+    drift_metrics_namespace: str = _setting(
+        MODEL_MONITOR_METRICS_NAMESPACE,
+        _metrics_namespace,
+        "builtin engine: namespace of the per-feature metrics; Model Monitor's by default, so alarms match",
     )
 
     # -- monitoring schedule --
@@ -357,6 +399,16 @@ def _check_combinations(settings: Settings) -> None:
         raise SettingsError(
             f"setting monitoring_max_runtime_seconds: got {settings.monitoring_max_runtime_seconds}; "
             f"expected at most {period}, the shortest time between two runs of {settings.schedule_expression}"
+        )
+    if settings.monitoring_engine != "builtin" and settings.drift_metrics_namespace != MODEL_MONITOR_METRICS_NAMESPACE:
+        raise SettingsError(
+            f"setting drift_metrics_namespace: got {_describe(settings.drift_metrics_namespace)}; Model Monitor "
+            f"always publishes to {MODEL_MONITOR_METRICS_NAMESPACE}: only monitoring_engine 'builtin' can choose"
+        )
+    if settings.builtin_runtime == "processing":
+        raise SettingsError(
+            'setting builtin_runtime: got "processing"; the Processing-job runtime of the hourly analysis is not '
+            "built yet: use 'function'"
         )
     if settings.baseline_dataset_format != "csv" and settings.baseline_dataset_uri is None:
         raise SettingsError(
