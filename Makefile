@@ -2,9 +2,20 @@
 #   make synth   set everything up, then synthesize the default stage (no AWS account, no Docker engine)
 #   make test    set everything up, then run the gates: ruff, mypy, pytest (snapshots, cfn-lint, cdk-nag)
 SHELL := /bin/bash
+comma := ,
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+# The oldest Python the project supports (pyproject.toml's requires-python; tests/test_makefile.py keeps the two
+# equal). Checked once, when make reads this file, so an older one stops every target with one line that names
+# the minimum, before a venv is half built. `make clean` needs no Python.
+PYTHON_MIN := 3.11
+ifneq ($(or $(MAKECMDGOALS),setup),clean)
+PYTHON_FOUND := $(shell $(PYTHON) -c 'import sys; print("ok" if sys.version_info >= ($(subst .,$(comma),$(PYTHON_MIN)),) else "%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)
+ifneq ($(PYTHON_FOUND),ok)
+$(error Python $(PYTHON_MIN) or newer is needed; $(PYTHON) is $(or $(PYTHON_FOUND),not a Python that runs))
+endif
+endif
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: setup synth test lint typecheck unit clean

@@ -447,14 +447,57 @@ def export_tree(commit: str, destination: Path, cwd: Path = REPO_ROOT) -> None:
         assert process.stdout is not None
         try:
             with tarfile.open(fileobj=process.stdout, mode="r|") as archive:
-                archive.extractall(destination, filter="data")
-        except tarfile.TarError as error:
-            tar_error: tarfile.TarError | None = error
+                extract_safely(archive, destination)
+        except (tarfile.TarError, OfflineDiffError) as error:
+            tar_error: Exception | None = error
         else:
             tar_error = None
         stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
     if process.returncode != 0 or tar_error is not None:
         raise OfflineDiffError(f"git archive {commit} failed: {stderr.strip() or tar_error}")
+
+
+def extract_safely(archive: tarfile.TarFile, destination: Path) -> None:
+    """Write the folders, regular files and in-tree symbolic links of ``archive`` under ``destination``.
+
+    ``TarFile.extractall(filter="data")`` does this check, but only from Python 3.11.4 on (Debian 12's python3 is
+    3.11.2), and without a filter older Pythons write wherever a member's name points. So every member is checked
+    here, then written by hand: no absolute name, no ``..``, nothing written through a link out of the tree, no
+    link that points out of it, and no hard link, device or FIFO (git archive makes none). Works on a stream
+    (mode ``"r|"``): each member is handled when it is read.
+    """
+    root = Path(os.path.realpath(destination))
+    root.mkdir(parents=True, exist_ok=True)
+    for member in archive:
+        target = root / _safe_member_name(member.name)
+        # A link written earlier could redirect a later member's folder: check where the parent really is.
+        parent = Path(os.path.realpath(target.parent))
+        if not parent.is_relative_to(root):
+            raise OfflineDiffError(f"archive member {member.name!r} would be written outside {destination}")
+        if member.isdir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif member.isreg():
+            source = archive.extractfile(member)
+            assert source is not None  # a regular file always has data
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with source, target.open("wb") as written:
+                shutil.copyfileobj(source, written)
+            target.chmod(0o755 if member.mode & 0o111 else 0o644)
+        elif member.issym():
+            link = Path(member.linkname)
+            if link.is_absolute() or not Path(os.path.realpath(parent / link)).is_relative_to(root):
+                raise OfflineDiffError(f"archive member {member.name!r} links out of the tree to {member.linkname!r}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(link)
+        else:
+            raise OfflineDiffError(f"archive member {member.name!r} is not a folder, a file or a symbolic link")
+
+
+def _safe_member_name(name: str) -> Path:
+    relative = Path(name)
+    if not name or relative.is_absolute() or ".." in relative.parts:
+        raise OfflineDiffError(f"archive member {name!r} is absolute or climbs out of the tree")
+    return relative
 
 
 def changed_dependency_files(base_tree: Path, work_tree: Path, names: Iterable[str] = DEPENDENCY_FILES) -> list[str]:

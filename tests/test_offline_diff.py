@@ -1,10 +1,12 @@
 """scripts/offline_diff.py: its pure parts on tiny fake cloud assemblies, git on a throwaway repository, and the
 real `cdk diff --app <assembly> --template <file>` on two fake assemblies (no synth, no AWS: about 5 s)."""
 
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -331,6 +333,75 @@ def test_export_tree_writes_the_files_of_a_commit_and_leaves_the_repository_alon
     assert (repo / "app.txt").read_text(encoding="utf-8") == "uncommitted\n"
     with pytest.raises(OfflineDiffError, match="git archive"):
         offline_diff.export_tree("0" * 40, tmp_path / "nothing", repo)
+
+
+def tar_stream(*members: tuple[tarfile.TarInfo, bytes]) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for info, data in members:
+            info.size = len(data) if info.isreg() else 0
+            archive.addfile(info, io.BytesIO(data) if info.isreg() else None)
+    buffer.seek(0)
+    return buffer
+
+
+def member(name: str, kind: bytes = tarfile.REGTYPE, mode: int = 0o644, linkname: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode, info.linkname = kind, mode, linkname
+    return info
+
+
+def test_extract_safely_writes_folders_files_and_in_tree_links(tmp_path: Path) -> None:
+    archive = tar_stream(
+        (member("pkg", tarfile.DIRTYPE, 0o755), b""),
+        (member("pkg/app.py"), b"print(1)\n"),
+        (member("pkg/run.sh", mode=0o755), b"#!/bin/sh\n"),
+        (member("deep/er/file.txt"), b"x"),  # parents not listed first
+        (member("pkg/alias.py", tarfile.SYMTYPE, linkname="app.py"), b""),
+    )
+    with tarfile.open(fileobj=archive, mode="r|") as stream:
+        offline_diff.extract_safely(stream, tmp_path / "out")
+
+    out = tmp_path / "out"
+    assert (out / "pkg" / "app.py").read_text(encoding="utf-8") == "print(1)\n"
+    assert os.access(out / "pkg" / "run.sh", os.X_OK)
+    assert not os.access(out / "pkg" / "app.py", os.X_OK)
+    assert (out / "deep" / "er" / "file.txt").read_bytes() == b"x"
+    assert (out / "pkg" / "alias.py").is_symlink()
+    assert (out / "pkg" / "alias.py").read_text(encoding="utf-8") == "print(1)\n"
+
+
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [
+        ([member("/etc/evil")], "absolute or climbs"),
+        ([member("pkg/../../evil")], "absolute or climbs"),
+        ([member("up", tarfile.SYMTYPE, linkname="../..")], "links out of the tree"),
+        ([member("abs", tarfile.SYMTYPE, linkname="/etc")], "links out of the tree"),
+        ([member("hard", tarfile.LNKTYPE, linkname="/etc/passwd")], "not a folder, a file or a symbolic link"),
+        ([member("fifo", tarfile.FIFOTYPE)], "not a folder, a file or a symbolic link"),
+    ],
+)
+def test_extract_safely_refuses_members_that_escape_or_are_not_plain(
+    tmp_path: Path, members: list[tarfile.TarInfo], message: str
+) -> None:
+    archive = tar_stream(*((info, b"data") for info in members))
+    with tarfile.open(fileobj=archive, mode="r|") as stream, pytest.raises(OfflineDiffError, match=message):
+        offline_diff.extract_safely(stream, tmp_path / "out")
+    assert list(tmp_path.iterdir()) in ([], [tmp_path / "out"])
+    assert not (tmp_path / "evil").exists()
+
+
+def test_extract_safely_writes_nothing_through_a_link_already_in_the_destination(tmp_path: Path) -> None:
+    # Members are checked against where their folder really is, not only against their name.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "pre").symlink_to(outside)
+    archive = tar_stream((member("pre/evil"), b"x"))
+    with tarfile.open(fileobj=archive, mode="r|") as stream, pytest.raises(OfflineDiffError, match="outside"):
+        offline_diff.extract_safely(stream, tmp_path / "out")
+    assert list(outside.iterdir()) == []
 
 
 def test_changed_dependency_files_are_named(tmp_path: Path) -> None:
