@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import Duration, Fn, Names, Token
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from cdk_constructs.drift_metrics import DataQualityMetrics
+from cdk_constructs.drift_metrics import DATA_METRICS_NAMESPACE, DataQualityMetrics
+from cdk_constructs.nag import acknowledge
 from cdk_constructs.processing_role import ProcessingRole
 from cdk_constructs.sagemaker_images import image_uri
 from cdk_constructs.schedule_guard import ScheduleGuard
@@ -86,6 +88,26 @@ class DataQualityMonitor(Construct):
         )
         self.processing_role.grant_write(output_bucket, f"{self.output_prefix}/")
         self.role = self.processing_role.role
+        # The analyzer publishes the feature_* metrics itself, with the job's role: without this grant the
+        # executions succeed, write their reports, and no drift metric (hence no drift alarm) ever exists.
+        # The developer guide's CreateProcessingJob execution-role policy grants cloudwatch:PutMetricData;
+        # PutMetricData has no resource types (service authorization reference), so "*" held to the one
+        # namespace by cloudwatch:namespace, as in CloudWatch's "Using condition keys to limit access to
+        # CloudWatch namespaces".
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PublishDataQualityMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": DATA_METRICS_NAMESPACE}},
+            )
+        )
+        acknowledge(
+            self.role,
+            "cloudwatch:PutMetricData supports no resource-level permissions; it is held to Model Monitor's "
+            f"data-metrics namespace ({DATA_METRICS_NAMESPACE}) by the cloudwatch:namespace condition.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
 
         network_config = sagemaker.CfnDataQualityJobDefinition.NetworkConfigProperty(
             enable_inter_container_traffic_encryption=encrypt_inter_container_traffic,

@@ -338,6 +338,39 @@ def test_job_definition_is_named_by_cloudformation_and_publishes_drift_metrics(
     }
 
 
+def test_job_role_may_publish_data_quality_metrics_in_their_namespace_only(monitoring: dict[str, Any]) -> None:
+    """The analyzer publishes ``feature_*`` metrics with the job's role: without PutMetricData the executions
+    succeed and no drift metric ever exists. PutMetricData has no resource types, so the namespace condition is
+    what scopes it."""
+    props = props_of(monitoring, "AWS::SageMaker::DataQualityJobDefinition")
+    role_id = props["RoleArn"]["Fn::GetAtt"][0]
+    role = monitoring["Resources"][role_id]
+    publishing = [
+        statement
+        for of_role, statement in identity_statements(monitoring)
+        if of_role is role and "cloudwatch:PutMetricData" in as_list(statement["Action"])
+    ]
+    assert publishing == [
+        {
+            "Sid": "PublishDataQualityMetrics",
+            "Action": "cloudwatch:PutMetricData",
+            "Effect": "Allow",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"cloudwatch:namespace": DATA_METRICS}},
+        }
+    ]
+    # No other role of the stack may publish there (the violation-metric function uses its own namespace).
+    others = [
+        statement
+        for of_role, statement in identity_statements(monitoring)
+        if of_role is not role and "cloudwatch:PutMetricData" in as_list(statement["Action"])
+    ]
+    assert all(
+        statement.get("Condition", {}).get("StringEquals", {}).get("cloudwatch:namespace") != DATA_METRICS
+        for statement in others
+    )
+
+
 def test_job_compares_with_the_baseline_the_baseline_stack_computed(default: Synthesized) -> None:
     """Statistics and constraints are the outputs of the baseline custom resource, so the schedule is only
     created once the baseline job has finished, and always compares with the latest baseline."""
