@@ -1,5 +1,6 @@
-"""The custom-resource Provider that waits (``is_complete``), built one way: logged, and its cdk-nag findings
-acknowledged in one place with one reason."""
+"""The custom-resource Providers of this app, built one way: logged, and their cdk-nag findings acknowledged in
+one place with one reason. ``waiting_provider`` polls ``is_complete``; ``answering_provider`` takes the
+``on_event`` answer as final."""
 
 from __future__ import annotations
 
@@ -20,16 +21,20 @@ REASON = (
 )
 
 
-def acknowledge_provider_framework(provider: cr.Provider, *, handlers: tuple[lambda_.IFunction, ...]) -> None:
-    """Acknowledge what aws-cdk-lib builds inside ``provider``, naming each invoked function exactly."""
+def acknowledge_provider_framework(
+    provider: cr.Provider, *, handlers: tuple[lambda_.IFunction, ...], waits: bool = True
+) -> None:
+    """Acknowledge what aws-cdk-lib builds inside ``provider``, naming each invoked function exactly.
+
+    Only a Provider that ``waits`` has a waiter state machine (SF2, and the log delivery's ``Resource::*``).
+    """
     framework_functions = [child for child in provider.node.children if isinstance(child, lambda_.Function)]
     acknowledge(
         provider,
         REASON,
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
         "AwsSolutions-L1",
-        "AwsSolutions-SF2",
-        "AwsSolutions-IAM5[Resource::*]",
+        *(("AwsSolutions-SF2", "AwsSolutions-IAM5[Resource::*]") if waits else ()),
         *(
             wildcard_resource_finding(provider, f"{function.function_arn}:*")
             for function in (*handlers, *framework_functions)
@@ -66,4 +71,19 @@ def waiting_provider(
         ),
     )
     acknowledge_provider_framework(provider, handlers=(on_event, is_complete))
+    return provider
+
+
+def answering_provider(scope: Construct, *, on_event: lambda_.IFunction) -> cr.Provider:
+    """A Provider (``Provider`` in ``scope``) for a resource whose ``on_event`` answer is final: no waiter.
+
+    Its function logs to a group with a retention (``ProviderLogs``).
+    """
+    provider = cr.Provider(
+        scope,
+        "Provider",
+        on_event_handler=on_event,
+        log_group=logs.LogGroup(scope, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS),
+    )
+    acknowledge_provider_framework(provider, handlers=(on_event,), waits=False)
     return provider

@@ -8,19 +8,11 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
-from cfnlint.api import ManualArgs, lint
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from tests.lint import lint_template
 from tests.synth import STAGES, mask_asset_hashes, synth_stage
-
-#: Regions whose resource specs cfn-lint checks the templates against (informational only: the stacks are
-#: environment-agnostic).
-LINT_REGIONS = ["us-east-1", "eu-west-1"]
-#: W3005 ("DependsOn already enforced by a GetAtt"): aws-cdk-lib adds DependsOn on the role and its policy to
-#: every Lambda function it builds, the Provider framework's included. Redundant, harmless, and not ours to
-#: remove without rewriting CDK's output; every other rule stays on.
-LINT_IGNORED = ["W3005"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -30,10 +22,6 @@ def test_cdk_nag_reports_nothing_unacknowledged(stage: str) -> None:
     synthesized = synth_stage(stage)
     report = json.loads((Path(synthesized.assembly.directory) / "validation-report.json").read_text())
     assert [plugin for plugin in report["pluginReports"] if plugin.get("violations")] == []
-
-
-def _lint(template: str) -> list[str]:
-    return [str(match) for match in lint(template, config=ManualArgs(regions=LINT_REGIONS, ignore_checks=LINT_IGNORED))]
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +34,13 @@ def lint_findings() -> dict[tuple[str, str], list[str]]:
         for stack_id in synth_stage(stage).stack_ids
     }
     with ProcessPoolExecutor(max_workers=min(len(templates), os.cpu_count() or 1)) as pool:
-        return dict(zip(templates, pool.map(_lint, templates.values()), strict=True))
+        return dict(zip(templates, pool.map(lint_template, templates.values()), strict=True))
 
 
 def test_the_lint_gate_can_fail() -> None:
     """The same call, on a template with an unknown property, reports it: a silent gate proves nothing."""
     bad = {"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketNam": "typo"}}}}
-    assert any("BucketNam" in finding for finding in _lint(json.dumps(bad)))
+    assert any("BucketNam" in finding for finding in lint_template(json.dumps(bad)))
 
 
 @pytest.mark.parametrize("stage", STAGES)
