@@ -148,9 +148,9 @@ def iter_capture_batches(
 
 
 def iter_capture_file(
-    path: Path, options: CaptureOptions, result: CaptureReadResult | None = None
+    path: Path | bytes, options: CaptureOptions, result: CaptureReadResult | None = None
 ) -> Iterator[pa.RecordBatch]:
-    """The rows of one capture file, the common case read column-wise by pyarrow's compiled readers.
+    """The rows of one capture file (a path, or the file's bytes as read from S3), read column-wise by pyarrow.
 
     Records whose input (and output, if captured) is one line of unquoted CSV, the shape of nearly all
     ``text/csv`` traffic, never go through Python one by one: pyarrow's JSON reader splits the file into
@@ -162,7 +162,7 @@ def iter_capture_file(
     counts = result if result is not None else CaptureReadResult()
     consumed = 0
     failed = False
-    with pa.input_stream(str(path), compression="detect") as stream:
+    with _open(path) as stream:
         try:
             batches = iter(
                 pa_json.open_json(
@@ -188,9 +188,16 @@ def iter_capture_file(
     if not failed:
         return
     # The compiled reader stopped at a line it cannot read: go on line by line after what it did read.
-    with pa.input_stream(str(path), compression="detect") as stream:
+    with _open(path) as stream:
         lines = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8", errors="replace")
         yield from iter_capture_batches(_after(lines, consumed), options, counts)
+
+
+def _open(source: Path | bytes) -> Any:
+    """A stream over a file (compression detected from its name) or over bytes already in memory."""
+    if isinstance(source, bytes):
+        return pa.input_stream(pa.py_buffer(source))
+    return pa.input_stream(str(source), compression="detect")
 
 
 def _after(lines: Iterable[str], skip: int) -> Iterator[str]:

@@ -72,10 +72,18 @@ def profile_dataset_file(path: Path, *, dataset_format: DatasetFormat, header: b
 
 
 def profile_capture_file(
-    path: Path, *, options: CaptureOptions, domains: dict[str, frozenset[str]] | None = None
+    path: Path | bytes,
+    *,
+    options: CaptureOptions,
+    domains: dict[str, frozenset[str]] | None = None,
+    name: str | None = None,
 ) -> DatasetProfile:
-    """The partial profile of one data-capture file (records outside the window skipped, bad lines counted)."""
-    if not file_in_window(path, options):
+    """The partial profile of one data-capture file (records outside the window skipped, bad lines counted).
+
+    ``path`` may be the file's bytes (an S3 object read into memory); ``name`` (its key) then stands for the path
+    in the ``yyyy/mm/dd/hh`` window check.
+    """
+    if not file_in_window(name if name is not None else path if isinstance(path, Path) else "", options):
         return DatasetProfile()
     result = CaptureReadResult()
     profile = _fold(iter_capture_file(path, options, result), domains)
