@@ -285,6 +285,14 @@ class Settings:
         return f"{self.name}-{self.stage}"
 
     @property
+    def endpoint_name(self) -> str:
+        """The stage's endpoint: stable, lower case (``name`` and ``stage`` are), at most 31 characters.
+
+        Clients invoke it by this name and Model Monitor's metrics carry it in their ``Endpoint`` dimension.
+        """
+        return f"{self.name}-{self.stage}"
+
+    @property
     def one_time_schedule_prefix(self) -> str:
         """Names of one-time schedules ``python -m ops run-now`` starts; their results count as the stage's."""
         return f"{self.stack_prefix}-run-now-"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from aws_cdk import ArnFormat, Duration, Stack, Token
@@ -22,6 +23,10 @@ JSON_CONTENT_TYPES = ("application/json", "application/jsonlines")
 
 VARIANT_NAME = "AllTraffic"
 
+#: EndpointName in botocore's SageMaker service model (max 63); lower case only, see ``endpoint_name`` below.
+ENDPOINT_NAME_MAX_LENGTH = 63
+_ENDPOINT_NAME_RE = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+
 
 class DataCaptureEndpoint(Construct):
     """Model, endpoint configuration with data capture, and endpoint, with the bucket that receives captures.
@@ -39,6 +44,11 @@ class DataCaptureEndpoint(Construct):
     :param capture_expiration: delete captured data after this long. Default: kept forever.
     :param subnet_ids: run the model in these subnets. Default: no VPC.
     :param security_group_ids: with ``subnet_ids``. Default: none.
+    :param endpoint_name: the endpoint's name: lower-case letters, digits and hyphens, at most 63 characters.
+        Clients invoke it by this name, and Model Monitor's metrics carry it in their ``Endpoint`` dimension, which
+        alarms must match exactly; lower case leaves no doubt against SageMaker's lower-cased ARNs. Changing the
+        endpoint configuration updates the endpoint in place (UpdateEndpoint); changing the name replaces it.
+        Default: a name CloudFormation generates (mixed case, changes on replacement).
     """
 
     def __init__(
@@ -55,6 +65,7 @@ class DataCaptureEndpoint(Construct):
         capture_expiration: Duration | None = None,
         subnet_ids: Sequence[str] = (),
         security_group_ids: Sequence[str] = (),
+        endpoint_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         _check_props(
@@ -63,6 +74,7 @@ class DataCaptureEndpoint(Construct):
             sampling_percentage=sampling_percentage,
             capture_prefix=capture_prefix,
             model_data_url=model_data_url,
+            endpoint_name=endpoint_name,
         )
 
         storage = SecureBucket(self, "CaptureStorage", expiration=capture_expiration)
@@ -140,15 +152,23 @@ class DataCaptureEndpoint(Construct):
                 ),
             ),
         )
+        # The configuration keeps a generated name: a change of it makes a new configuration, and CloudFormation
+        # moves the endpoint to it with UpdateEndpoint, in place, under the same name. Only a change of
+        # endpoint_name replaces the endpoint (EndpointName is create-only in the resource schema).
         self.endpoint = sagemaker.CfnEndpoint(
-            self, "Endpoint", endpoint_config_name=self.endpoint_config.attr_endpoint_config_name
+            self,
+            "Endpoint",
+            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+            endpoint_name=endpoint_name,
         )
+        self._endpoint_name = endpoint_name
 
     # -- attributes -----------------------------------------------------------------------------------------
 
     @property
     def endpoint_name(self) -> str:
-        return self.endpoint.attr_endpoint_name
+        """The literal name when one was given (no cross-stack reference needed), else the generated one."""
+        return self._endpoint_name or self.endpoint.attr_endpoint_name
 
     @property
     def endpoint_arn(self) -> str:
@@ -228,8 +248,22 @@ def _check_props(
     sampling_percentage: int,
     capture_prefix: str,
     model_data_url: str,
+    endpoint_name: str | None,
 ) -> None:
     """Fail at construction, naming the prop and the value, for values that are not tokens."""
+    if (
+        endpoint_name is not None
+        and not Token.is_unresolved(endpoint_name)
+        and (
+            len(endpoint_name) > ENDPOINT_NAME_MAX_LENGTH
+            or not _ENDPOINT_NAME_RE.fullmatch(endpoint_name)
+            or endpoint_name != endpoint_name.lower()
+        )
+    ):
+        raise ValueError(
+            f"endpoint_name must be 1 to {ENDPOINT_NAME_MAX_LENGTH} lower-case letters, digits or hyphens, "
+            f"starting and ending with a letter or digit, got {endpoint_name!r}"
+        )
     if not Token.is_unresolved(instance_type) and not instance_type.startswith("ml."):
         raise ValueError(f"instance_type must be a SageMaker instance type (ml.*), got {instance_type!r}")
     if not Token.is_unresolved(initial_instance_count) and initial_instance_count < 1:

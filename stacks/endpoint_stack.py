@@ -40,6 +40,7 @@ class EndpointStack(Stack):
             capture_expiration=Duration.days(settings.capture_expiration_days),
             subnet_ids=settings.subnet_ids,
             security_group_ids=settings.security_group_ids,
+            endpoint_name=settings.endpoint_name,
         )
         model_artifact = (
             S3Location(bucket=demo_model.s3_bucket_name, key=demo_model.s3_object_key)

@@ -38,6 +38,13 @@ def test_defaults_describe_the_demo() -> None:
     assert settings.account is None and settings.region is None  # environment-agnostic
 
 
+def test_endpoint_name_is_the_stages_stable_lower_case_name() -> None:
+    assert settings_with().endpoint_name == "model-monitor-default"
+    longest = load_settings(stage="s" * 10, stages={"s" * 10: {"name": "n" * 20}})
+    assert longest.endpoint_name == f"{'n' * 20}-{'s' * 10}"
+    assert len(longest.endpoint_name) <= 63  # EndpointName in botocore's SageMaker model
+
+
 def test_stage_values_then_command_line_overrides_win() -> None:
     stages = {"prod": {"sampling_percentage": 20, "alert_emails": ["oncall@example.com"]}}
     settings = load_settings(stage="prod", stages=stages, overrides={"sampling_percentage": "35"})

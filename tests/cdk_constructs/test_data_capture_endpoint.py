@@ -175,6 +175,11 @@ def test_execution_role_has_no_wildcard_actions(endpoint_template: Template) -> 
             "/tmp/model.tar.gz",
             "model_data_url must be an s3:// URL, got '/tmp/model.tar.gz'",
         ),
+        ("endpoint_name", "Churn-Prod", "endpoint_name must be 1 to 63 lower-case letters, digits or hyphens"),
+        ("endpoint_name", "churn_prod", "endpoint_name must be 1 to 63 lower-case letters, digits or hyphens"),
+        ("endpoint_name", "churn-", "endpoint_name must be 1 to 63 lower-case letters, digits or hyphens"),
+        ("endpoint_name", "e" * 64, "endpoint_name must be 1 to 63 lower-case letters, digits or hyphens"),
+        ("endpoint_name", "", "endpoint_name must be 1 to 63 lower-case letters, digits or hyphens"),
     ],
 )
 def test_bad_props_fail_at_construction_naming_prop_and_value(prop: str, value: Any, message: str) -> None:
@@ -185,3 +190,22 @@ def test_bad_props_fail_at_construction_naming_prop_and_value(prop: str, value: 
     }
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
         DataCaptureEndpoint(Stack(App(), "Test"), "Endpoint", **{**props, prop: value})
+
+
+def test_named_endpoint_keeps_its_name_and_generated_configuration() -> None:
+    """A configuration change updates the endpoint in place under the same name; only the name is create-only."""
+    stack = Stack(App(), "Named")
+    endpoint = DataCaptureEndpoint(
+        stack,
+        "Endpoint",
+        model_image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/model:1",
+        model_data_url="s3://bucket/model.tar.gz",
+        instance_type="ml.m5.large",
+        endpoint_name="churn-prod",
+    )
+    assert endpoint.endpoint_name == "churn-prod"
+    assert endpoint.metrics.endpoint_name == "churn-prod"
+    template = Template.from_stack(stack)
+    props = the_one(template, "AWS::SageMaker::Endpoint")["Properties"]
+    assert props["EndpointName"] == "churn-prod"
+    assert "EndpointConfigName" not in the_one(template, "AWS::SageMaker::EndpointConfig")["Properties"]

@@ -388,15 +388,17 @@ def test_job_compares_with_the_baseline_the_baseline_stack_computed(default: Syn
     assert len(producers) == 1, "statistics and constraints of one and the same baseline"
 
 
-def test_job_reads_what_the_endpoint_of_the_endpoint_stack_captured(default: Synthesized) -> None:
-    endpoint_input = job_definition(default)["DataQualityJobInput"]["EndpointInput"]
+@pytest.mark.parametrize("which", ["default", "prod"])
+def test_job_reads_what_the_endpoint_of_the_endpoint_stack_captured(which: str, request: pytest.FixtureRequest) -> None:
+    """The endpoint has the stage's stable lower-case name, and the monitoring stack uses that literal: the
+    ``Endpoint`` dimension of Model Monitor's metrics then matches the alarms exactly."""
+    synth: Synthesized = request.getfixturevalue(which)
+    endpoint_input = job_definition(synth)["DataQualityJobInput"]["EndpointInput"]
     assert endpoint_input["LocalPath"] == "/opt/ml/processing/input/endpoint"
     assert endpoint_input["S3InputMode"] == "File"
-    stack_id, value = produced(default, endpoint_input["EndpointName"])
-    assert stack_id == "Endpoint"
-    endpoint_id, attribute = value["Fn::GetAtt"]
-    assert attribute == "EndpointName"
-    assert default.template_json("Endpoint")["Resources"][endpoint_id]["Type"] == "AWS::SageMaker::Endpoint"
+    name = f"model-monitor-{synth.settings.stage}"
+    assert endpoint_input["EndpointName"] == name
+    assert props_of(synth.template_json("Endpoint"), "AWS::SageMaker::Endpoint")["EndpointName"] == name
 
 
 def test_reports_go_to_the_data_bucket_encrypted_with_its_key(default: Synthesized) -> None:
