@@ -38,13 +38,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 
-from .readers import json_text, rows_to_batch
+from .readers import Source, json_text, lines_buffer, open_source, rows_to_batch
 
 __all__ = [
     "CaptureOptions",
@@ -148,9 +147,9 @@ def iter_capture_batches(
 
 
 def iter_capture_file(
-    path: Path | bytes, options: CaptureOptions, result: CaptureReadResult | None = None
+    path: Source, options: CaptureOptions, result: CaptureReadResult | None = None
 ) -> Iterator[pa.RecordBatch]:
-    """The rows of one capture file (a path, or the file's bytes as read from S3), read column-wise by pyarrow.
+    """The rows of one capture file (or of capture lines in memory), the common case read column-wise.
 
     Records whose input (and output, if captured) is one line of unquoted CSV, the shape of nearly all
     ``text/csv`` traffic, never go through Python one by one: pyarrow's JSON reader splits the file into
@@ -162,7 +161,7 @@ def iter_capture_file(
     counts = result if result is not None else CaptureReadResult()
     consumed = 0
     failed = False
-    with _open(path) as stream:
+    with open_source(path) as stream:
         try:
             batches = iter(
                 pa_json.open_json(
@@ -188,16 +187,9 @@ def iter_capture_file(
     if not failed:
         return
     # The compiled reader stopped at a line it cannot read: go on line by line after what it did read.
-    with _open(path) as stream:
+    with open_source(path) as stream:
         lines = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8", errors="replace")
         yield from iter_capture_batches(_after(lines, consumed), options, counts)
-
-
-def _open(source: Path | bytes) -> Any:
-    """A stream over a file (compression detected from its name) or over bytes already in memory."""
-    if isinstance(source, bytes):
-        return pa.input_stream(pa.py_buffer(source))
-    return pa.input_stream(str(source), compression="detect")
 
 
 def _after(lines: Iterable[str], skip: int) -> Iterator[str]:
@@ -293,11 +285,8 @@ def _csv_line(payload: pa.Array) -> pa.Array:
 
 
 def _parse_csv_lines(lines: pa.Array, names: list[str]) -> Iterator[pa.RecordBatch]:
-    joined = pc.binary_join_element_wise(lines, "", "\n")  # each line and a newline, back to back
-    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)[joined.offset : joined.offset + len(joined) + 1]
-    body = joined.buffers()[2][int(offsets[0]) : int(offsets[-1])]
     table = pa_csv.read_csv(
-        pa.BufferReader(body),
+        pa.BufferReader(lines_buffer(lines)),
         read_options=pa_csv.ReadOptions(column_names=names, block_size=_CAPTURE_BLOCK_SIZE),
         convert_options=pa_csv.ConvertOptions(
             column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True, null_values=[""]

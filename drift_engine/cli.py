@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from .capture import CaptureOptions, parse_time
 from .constraints import ConstraintsFileError, MonitoringConfig, parse_constraints
@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     baseline = commands.add_parser("baseline", help="statistics.json and constraints.json of a dataset")
-    baseline.add_argument("--dataset", required=True, type=Path, help="a dataset file, or a folder of them")
+    baseline.add_argument("--dataset", required=True, help="a dataset file, or a folder of them")
     baseline.add_argument("--format", required=True, choices=("csv", "jsonl"), dest="dataset_format")
     baseline.add_argument(
         "--header", action=argparse.BooleanOptionalAction, default=False, help="CSV: the first line names the columns"
@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     _common(baseline)
 
     analyze = commands.add_parser("analyze", help="check captured traffic against a baseline")
-    analyze.add_argument("--capture", required=True, type=Path, nargs="+", help="capture files or folders")
+    analyze.add_argument("--capture", required=True, nargs="+", help="capture files or folders")
     analyze.add_argument("--baseline", type=Path, help="a folder with statistics.json and constraints.json")
     analyze.add_argument("--baseline-statistics", type=Path)
     analyze.add_argument("--baseline-constraints", type=Path)
@@ -113,6 +113,16 @@ def _parser() -> argparse.ArgumentParser:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument(
+        "--runner",
+        choices=("local", "spark"),
+        default="local",
+        help="local: worker processes on this machine (default); spark: PySpark (drift_engine.spark), which "
+        "reads the inputs itself",
+    )
+    parser.add_argument(
+        "--spark-master", help="with --runner spark: the master, e.g. local[4] (default: spark-submit's, or local[*])"
+    )
 
 
 def _progress(err: TextIO, quiet: bool) -> object:
@@ -125,25 +135,44 @@ def _progress(err: TextIO, quiet: bool) -> object:
     return report
 
 
-def _local_files(location: Path) -> list[Path]:
-    if str(location).startswith("s3:"):
+def _local_files(location: str) -> list[Path]:
+    if location.startswith("s3:"):
         raise _UsageError(f"{location}: this command reads local files only; copy the objects first (aws s3 sync)")
-    return list_files(location)
+    return list_files(Path(location))
+
+
+def _spark(arguments: argparse.Namespace) -> Any:
+    """The Spark runner's module and session (pyspark is imported only when this runner is chosen)."""
+    try:
+        from . import spark
+    except ImportError as error:
+        raise _UsageError(f"--runner spark needs pyspark ({error})") from error
+    return spark, spark.spark_session(arguments.spark_master)
 
 
 def _baseline(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    paths = _local_files(arguments.dataset)
-    if not paths:
-        raise _UsageError(f"{arguments.dataset}: no files")
     config = MonitoringConfig(categorical_drift_method=arguments.categorical_drift_method)
-    result = build_baseline(
-        paths,
-        dataset_format=arguments.dataset_format,
-        header=arguments.header,
-        config=config,
-        workers=arguments.workers,
-        progress=_progress(err, arguments.quiet),  # type: ignore[arg-type]
-    )
+    if arguments.runner == "spark":
+        spark, session = _spark(arguments)
+        result = spark.build_baseline(
+            session,
+            [arguments.dataset],
+            dataset_format=arguments.dataset_format,
+            header=arguments.header,
+            config=config,
+        )
+    else:
+        paths = _local_files(arguments.dataset)
+        if not paths:
+            raise _UsageError(f"{arguments.dataset}: no files")
+        result = build_baseline(
+            paths,
+            dataset_format=arguments.dataset_format,
+            header=arguments.header,
+            config=config,
+            workers=arguments.workers,
+            progress=_progress(err, arguments.quiet),  # type: ignore[arg-type]
+        )
     write_json(arguments.output / "statistics.json", result.statistics)
     write_json(arguments.output / "constraints.json", result.constraints)
     malformed = f", {result.profile.malformed} malformed line(s) skipped" if result.profile.malformed else ""
@@ -164,23 +193,29 @@ def _analyze(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise _UsageError(f"--end {arguments.end} is not after --start {arguments.start}")
     if arguments.publish_metrics and not (arguments.endpoint_name and arguments.monitoring_schedule_name):
         raise _UsageError("--publish-metrics needs --endpoint-name and --monitoring-schedule-name")
-    paths = [path for location in arguments.capture for path in _local_files(location)]
-    if not paths:
-        raise _UsageError("no capture files found")
     options = CaptureOptions(
         baseline_columns=[feature.name for feature in constraints.features] or [f.name for f in baseline.features],
         output_columns_position=arguments.output_columns_position,
         start=start,
         end=end,
     )
-    analysis = run_analysis(
-        paths,
-        baseline=baseline,
-        constraints=constraints,
-        options=options,
-        workers=arguments.workers,
-        progress=_progress(err, arguments.quiet),  # type: ignore[arg-type]
-    )
+    if arguments.runner == "spark":
+        spark, session = _spark(arguments)
+        analysis = spark.run_analysis(
+            session, arguments.capture, baseline=baseline, constraints=constraints, options=options
+        )
+    else:
+        paths = [path for location in arguments.capture for path in _local_files(location)]
+        if not paths:
+            raise _UsageError("no capture files found")
+        analysis = run_analysis(
+            paths,
+            baseline=baseline,
+            constraints=constraints,
+            options=options,
+            workers=arguments.workers,
+            progress=_progress(err, arguments.quiet),  # type: ignore[arg-type]
+        )
     write_json(arguments.output / "statistics.json", analysis.statistics)
     write_json(arguments.output / "constraint_violations.json", analysis.violations_document())
     if arguments.publish_metrics:

@@ -38,6 +38,8 @@ __all__ = [
     "EngineInputError",
     "Progress",
     "build_baseline",
+    "finish_analysis",
+    "finish_baseline",
     "profile_capture_file",
     "profile_dataset_file",
     "run_analysis",
@@ -109,9 +111,7 @@ def build_baseline(
         profile = _profile_files(
             paths, partial(profile_dataset_file, dataset_format=dataset_format, header=header), 1, progress
         )
-    if profile.item_count == 0:
-        raise EngineInputError(f"the dataset has no records ({len(paths)} file(s) read)")
-    return Baseline(statistics_document(profile), suggest_constraints(profile, config=config), profile)
+    return finish_baseline(profile, config=config, inputs=f"{len(paths)} file(s) read")
 
 
 def run_analysis(
@@ -126,9 +126,23 @@ def run_analysis(
     """Profile captured traffic in the window and check it against the baseline."""
     domains = constraints.domains() or None
     profile = _profile_files(paths, partial(profile_capture_file, options=options, domains=domains), workers, progress)
+    return finish_analysis(profile, baseline=baseline, constraints=constraints, inputs=f"{len(paths)} file(s)")
+
+
+def finish_baseline(profile: DatasetProfile, *, config: MonitoringConfig | None, inputs: str) -> Baseline:
+    """The files of a merged dataset profile, whichever runner built it; ``inputs`` describes them for errors."""
+    if profile.item_count == 0:
+        raise EngineInputError(f"the dataset has no records ({inputs})")
+    return Baseline(statistics_document(profile), suggest_constraints(profile, config=config), profile)
+
+
+def finish_analysis(
+    profile: DatasetProfile, *, baseline: BaselineStatistics, constraints: ParsedConstraints, inputs: str
+) -> Analysis:
+    """The checks of a merged capture profile, whichever runner built it; an empty window is an input error."""
     if profile.item_count == 0:
         raise EngineInputError(
-            f"no captured records to analyze: {len(paths)} file(s), {profile.records_outside_window} record(s) "
+            f"no captured records to analyze: {inputs}, {profile.records_outside_window} record(s) "
             f"outside the window, {profile.malformed} malformed line(s)"
         )
     return analyze_profile(profile, baseline, constraints)

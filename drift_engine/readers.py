@@ -21,14 +21,27 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 
-__all__ = ["DatasetFormatError", "ReadResult", "iter_csv_batches", "iter_jsonl_batches", "list_files"]
+__all__ = [
+    "DatasetFormatError",
+    "ReadResult",
+    "Source",
+    "iter_csv_batches",
+    "iter_jsonl_batches",
+    "lines_buffer",
+    "list_files",
+    "open_source",
+]
 
+#: A file, or bytes already in memory (the lines of a Spark partition, an object read from S3).
+Source: TypeAlias = Path | bytes | pa.Buffer
 _BLOCK_SIZE = 8 << 20  # bytes per batch: large enough for the compiled reader, small enough to bound memory
 _LINES_PER_BATCH = 65536
 
@@ -42,6 +55,22 @@ class ReadResult:
 
     def __init__(self) -> None:
         self.malformed = 0
+
+
+def open_source(source: Source) -> pa.NativeFile:
+    """A readable stream of a file (decompressed by its extension) or of bytes in memory."""
+    if isinstance(source, bytes | pa.Buffer):
+        return pa.BufferReader(source)
+    return pa.input_stream(str(source), compression="detect")
+
+
+def lines_buffer(lines: pa.Array) -> pa.Buffer:
+    """Text lines (a string array without nulls) as one buffer, each line ended by a newline, built in Arrow."""
+    joined = pc.binary_join_element_wise(lines, "", "\n")
+    offset_type = "<i8" if pa.types.is_large_string(joined.type) else "<i4"
+    offsets = np.frombuffer(joined.buffers()[1], dtype=offset_type)[joined.offset : joined.offset + len(joined) + 1]
+    buffer: pa.Buffer = joined.buffers()[2][int(offsets[0]) : int(offsets[-1])]
+    return buffer
 
 
 def list_files(path: Path) -> list[Path]:
@@ -90,11 +119,11 @@ def _csv_column_names(path: Path, *, header: bool) -> list[str]:
     return [f"_c{index}" for index in range(len(fields))]
 
 
-def iter_jsonl_batches(path: Path, result: ReadResult | None = None) -> Iterator[pa.RecordBatch]:
-    """The file's records in batches; typed columns, nested objects flattened."""
+def iter_jsonl_batches(path: Source, result: ReadResult | None = None) -> Iterator[pa.RecordBatch]:
+    """The file's (or the bytes') records in batches; typed columns, nested objects flattened."""
     rows_read = 0
     try:
-        with pa.input_stream(str(path), compression="detect") as stream:
+        with open_source(path) as stream:
             reader = pa_json.open_json(stream, read_options=pa_json.ReadOptions(block_size=_BLOCK_SIZE))
             for batch in reader:
                 rows_read += batch.num_rows
@@ -121,10 +150,10 @@ def _flatten(batch: pa.RecordBatch) -> pa.RecordBatch:
     )
 
 
-def _jsonl_by_line(path: Path, result: ReadResult | None, *, skip: int = 0) -> Iterator[pa.RecordBatch]:
+def _jsonl_by_line(path: Source, result: ReadResult | None, *, skip: int = 0) -> Iterator[pa.RecordBatch]:
     """The slow path: one ``json.loads`` per line; values as text in Spark's rendering, bad lines counted."""
     rows: list[dict[str, str | None]] = []
-    with pa.input_stream(str(path), compression="detect") as stream:
+    with open_source(path) as stream:
         for raw in io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8", errors="replace"):
             line = raw.strip()
             if not line:

@@ -1,0 +1,177 @@
+"""The Spark runner (PySpark, local mode) gives the one-machine runner's result.
+
+One session for the module (starting one costs about ten seconds), two cores, and input files split into many
+small partitions so the partial profiles and the tree merge really run. Counts, types, sums, extremes and
+means must be identical; standard deviations agree to rounding; KLL-derived numbers (bucket counts, drift
+distances) agree within the sketch's rank error (and exactly below k = 2048 values, where the sketch is exact).
+"""
+
+import io
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from datasketches import kll_doubles_sketch
+
+from demo.generate_demo import draw_feature_rows, format_csv_row
+from drift_engine import CaptureOptions, build_baseline, parse_constraints, parse_statistics, run_analysis
+from drift_engine.kll import ANALYZER_SKETCH_SIZE
+
+from .conftest import REPO_ROOT, SDK_DATA_QUALITY, capture_line, write_capture_files
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("java") is None, reason="no JVM: the Spark runner's tests need java on PATH (PySpark local mode)"
+)
+
+BASELINE_CSV = REPO_ROOT / "demo" / "data" / "baseline.csv"
+HOUR = datetime(2024, 6, 11, 10, tzinfo=UTC)
+#: KLL's normalized rank error at k = 2048 (both sides of a comparison may err, hence twice it).
+RANK_ERROR = kll_doubles_sketch.get_normalized_rank_error(ANALYZER_SKETCH_SIZE, False)
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    from drift_engine.spark import spark_session
+
+    session = spark_session(
+        "local[2]",
+        {
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            # Small partitions: a 1 MiB file becomes several partial profiles.
+            "spark.sql.files.maxPartitionBytes": "131072",
+            "spark.sql.files.openCostInBytes": "0",
+            "spark.default.parallelism": "2",
+        },
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def _assert_same_statistics(spark_document: dict[str, Any], local_document: dict[str, Any], *, exact: bool) -> None:
+    assert spark_document["dataset"] == local_document["dataset"]
+    spark_features = {feature["name"]: feature for feature in spark_document["features"]}
+    assert sorted(spark_features) == sorted(feature["name"] for feature in local_document["features"])
+    for theirs in local_document["features"]:
+        ours = spark_features[theirs["name"]]
+        assert ours["inferred_type"] == theirs["inferred_type"], theirs["name"]
+        if "string_statistics" in theirs:
+            assert ours["string_statistics"] == theirs["string_statistics"], theirs["name"]
+            continue
+        mine, local = ours["numerical_statistics"], theirs["numerical_statistics"]
+        for key in ("common", "sum", "mean", "min", "max"):
+            assert mine[key] == local[key], (theirs["name"], key)
+        assert mine["std_dev"] == pytest.approx(local["std_dev"], rel=1e-12), theirs["name"]
+        buckets = mine["distribution"]["kll"]["buckets"]
+        expected = local["distribution"]["kll"]["buckets"]
+        assert [(b["lower_bound"], b["upper_bound"]) for b in buckets] == [
+            (b["lower_bound"], b["upper_bound"]) for b in expected
+        ]
+        present = mine["common"]["num_present"]
+        tolerance = 0 if exact else 2 * RANK_ERROR * present
+        for bucket, reference in zip(buckets, expected, strict=True):
+            assert abs(bucket["count"] - reference["count"]) <= tolerance, theirs["name"]
+
+
+def test_a_headerless_baseline_on_spark_equals_the_one_machine_baseline(spark: Any) -> None:
+    from drift_engine import spark as runner
+
+    dataset = SDK_DATA_QUALITY / "baseline_dataset.csv"
+    local = build_baseline([dataset], dataset_format="csv", header=False, workers=1)
+    distributed = runner.build_baseline(spark, [str(dataset)], dataset_format="csv", header=False)
+    assert distributed.profile.item_count == 100
+    _assert_same_statistics(distributed.statistics, local.statistics, exact=True)
+    assert distributed.constraints == local.constraints
+
+
+def test_a_large_baseline_split_in_partitions_is_within_the_sketch_error(spark: Any, tmp_path: Path) -> None:
+    """20,000 rows (a 600 KiB file, 5 partitions): past k, so the sketches compact differently."""
+    from drift_engine import spark as runner
+
+    rng = np.random.default_rng(11)
+    rows = [format_csv_row(row) for row in draw_feature_rows(rng, 20_000)]
+    dataset = tmp_path / "train.csv"
+    dataset.write_text("\n".join(rows) + "\n", encoding="ascii")
+    local = build_baseline([dataset], dataset_format="csv", header=False, workers=1)
+    distributed = runner.build_baseline(spark, [str(dataset)], dataset_format="csv", header=False)
+    assert spark.read.csv(str(dataset)).rdd.getNumPartitions() >= 4
+    _assert_same_statistics(distributed.statistics, local.statistics, exact=False)
+    assert distributed.constraints == local.constraints
+
+
+def test_a_json_lines_baseline_on_spark_equals_the_one_machine_baseline(spark: Any, tmp_path: Path) -> None:
+    from drift_engine import spark as runner
+
+    dataset = tmp_path / "baseline.jsonl"
+    lines = [json.dumps({"a": index, "b": index / 4, "c": {"kind": "xyz"[index % 3]}}) for index in range(1500)]
+    lines.insert(700, "{not json")
+    dataset.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    local = build_baseline([dataset], dataset_format="jsonl", header=False, workers=1)
+    distributed = runner.build_baseline(spark, [str(dataset)], dataset_format="jsonl", header=False)
+    assert distributed.profile.malformed == local.profile.malformed == 1
+    _assert_same_statistics(distributed.statistics, local.statistics, exact=True)
+
+
+@pytest.fixture(scope="module")
+def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three hours of drifted taxi traffic (a malformed line, a file two hours early) in hour folders."""
+    root = tmp_path_factory.mktemp("capture")
+    rng = np.random.default_rng(21)
+    rows = draw_feature_rows(rng, 6000, drift=True)
+    requests = [(format_csv_row(row), f"{rng.uniform(0, 10):.2f}") for row in rows]
+    capture = root / "capture"
+    write_capture_files(capture, requests, HOUR - timedelta(minutes=30), per_file=400)
+    early = capture / (HOUR - timedelta(hours=2)).strftime("%Y/%m/%d/%H") / "early.jsonl"
+    early.parent.mkdir(parents=True)
+    early.write_text(capture_line("1,2,3,4,5,6,7,8", "1.0", HOUR - timedelta(hours=2)) + "\n", encoding="utf-8")
+    with next(capture.rglob("capture-0003.jsonl")).open("a", encoding="utf-8") as file:
+        file.write("{this is not a capture line\n")
+    return capture
+
+
+def test_an_analysis_on_spark_equals_the_one_machine_analysis(spark: Any, capture: Path) -> None:
+    from drift_engine import spark as runner
+
+    baseline = build_baseline([BASELINE_CSV], dataset_format="csv", header=True, workers=1)
+    statistics = parse_statistics(json.dumps(baseline.statistics).encode())
+    constraints = parse_constraints(json.dumps(baseline.constraints).encode())
+    options = CaptureOptions(
+        baseline_columns=[feature.name for feature in constraints.features], start=HOUR, end=HOUR + timedelta(hours=1)
+    )
+    files = sorted(capture.rglob("*.jsonl"))
+    local = run_analysis(files, baseline=statistics, constraints=constraints, options=options, workers=1)
+    distributed = runner.run_analysis(
+        spark, [str(capture)], baseline=statistics, constraints=constraints, options=options
+    )
+
+    assert distributed.statistics["dataset"]["item_count"] == local.statistics["dataset"]["item_count"] == 3600
+    assert distributed.malformed_records == local.malformed_records == 1
+    assert distributed.records_outside_window == local.records_outside_window > 0
+    _assert_same_statistics(distributed.statistics, local.statistics, exact=False)
+    assert {(v.feature_name, v.constraint_check_type) for v in distributed.violations} == {
+        (v.feature_name, v.constraint_check_type) for v in local.violations
+    }
+    assert distributed.distances.keys() == local.distances.keys()
+    for feature, distance in local.distances.items():
+        assert distributed.distances[feature] == pytest.approx(distance, abs=2 * RANK_ERROR), feature
+
+
+def test_the_spark_entry_point_writes_the_three_files(spark: Any, capture: Path, tmp_path: Path) -> None:
+    from drift_engine.spark import main
+
+    baseline, execution = tmp_path / "baseline", tmp_path / "execution"
+    argv = ["baseline", "--dataset", str(BASELINE_CSV), "--format", "csv", "--header", "--out", str(baseline)]
+    assert main(argv, stdout=io.StringIO()) == 0
+    out = io.StringIO()
+    assert main(["analyze", "--capture", str(capture), "--baseline", str(baseline), "--out", str(execution),
+                 "--start", "2024-06-11T10:00:00Z", "--end", "2024-06-11T11:00:00Z"], stdout=out) == 0  # fmt: skip
+    violations = json.loads((execution / "constraint_violations.json").read_text())["violations"]
+    assert {v["constraint_check_type"] for v in violations} >= {"data_type_check", "baseline_drift_check"}
+    assert json.loads((execution / "statistics.json").read_text())["dataset"]["item_count"] == 3600
+    assert (baseline / "constraints.json").is_file()
