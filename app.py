@@ -22,10 +22,10 @@ def main() -> None:
             stages=app.node.try_get_context("stages"),
             overrides=overrides_from_context(app.node.get_all_context()),
         )
+        build_stacks(app, settings)
     except SettingsError as error:
         # One line for a person, no traceback: the message names the setting, the value and what is allowed.
         sys.exit(f"error: {error}")
-    build_stacks(app, settings)
     app.synth()
 
 

@@ -280,6 +280,13 @@ class Settings:
         "None: the stack creates its own retrain pipeline",
     )
 
+    # -- several monitored endpoints (issue 12) --
+    endpoints: tuple[MonitoredEndpoint, ...] = _setting(
+        (),
+        None,
+        "empty: the stage monitors the one endpoint it deploys, as set above; see load_settings for the map",
+    )
+
     @property
     def stack_prefix(self) -> str:
         return f"{self.name}-{self.stage}"
@@ -298,7 +305,98 @@ class Settings:
         return f"{self.stack_prefix}-run-now-"
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MonitoredEndpoint:
+    """One entry of a stage's ``endpoints``: an endpoint this app deploys, or one deployed elsewhere.
+
+    ``settings`` are the stage's settings with this entry's values applied (and no ``endpoints`` of their own),
+    so whatever builds one endpoint's monitoring reads them exactly as it reads a stage's today.
+    """
+
+    id: str
+    #: The endpoint's name when another pipeline deployed it; None when this app deploys it.
+    existing_endpoint_name: str | None
+    settings: Settings
+
+    @property
+    def is_existing(self) -> bool:
+        return self.existing_endpoint_name is not None
+
+
 _FIELDS = {field.name: field for field in dataclasses.fields(Settings)}
+
+# --- several endpoints per stage ----------------------------------------------------------------------------
+#
+# A stage's ``endpoints`` maps an id (lower case: it becomes part of stack and resource names) to that endpoint's
+# settings: the keys below, each defaulting to the stage's value, plus ``existing_endpoint_name`` for an endpoint
+# deployed elsewhere. Everything else (name, account, region, alert_emails, VPC, ...) is stage-wide.
+#
+# Validation stays hand-written rather than moving to pydantic. The new level is the same settings again: an
+# entry is a subset of the stage's keys, so each value goes through that field's own converter and check, and
+# the message is the same one line with "endpoint <id>: " in front. pydantic would add a compiled dependency
+# to every synth (pydantic-core), its lax coercions differ from the documented command-line conversions ("1"
+# and "yes" become True; strict mode refuses command-line strings altogether), and each ValidationError would
+# have to be rendered back into these one-liners. It would pay off with deeper nesting or lists of structured
+# objects; one level of id -> known keys does not need it.
+
+#: Keys an entry of ``endpoints`` may set; every other setting is the stage's.
+ENDPOINT_KEYS: frozenset[str] = frozenset(
+    {
+        # deployed by this app only
+        "endpoint_instance_type",
+        "endpoint_instance_count",
+        "sampling_percentage",
+        "capture_expiration_days",
+        "model_data_uri",
+        "model_image_uri",
+        # baseline
+        "baseline_dataset_uri",
+        "baseline_dataset_format",
+        "baseline_dataset_header",
+        "baseline_instance_type",
+        # engine and schedule
+        "monitoring_engine",
+        "builtin_runtime",
+        "analysis_memory_mb",
+        "analysis_timeout_seconds",
+        "schedule_expression",
+        "monitoring_instance_type",
+        "monitoring_instance_count",
+        "monitoring_volume_size_gb",
+        "monitoring_max_runtime_seconds",
+        # alarms and retrain
+        "monitored_features",
+        "drift_threshold",
+        "latency_p99_threshold_ms",
+        "errors_5xx_threshold",
+        "violation_threshold_percent",
+        "training_data_uri",
+        "retrain_instance_type",
+        "retrain_pipeline",
+    }
+)
+#: Keys about the model and endpoint this app deploys: meaningless for an endpoint deployed elsewhere.
+DEPLOYED_ONLY_KEYS: frozenset[str] = frozenset(
+    {
+        "endpoint_instance_type",
+        "endpoint_instance_count",
+        "sampling_percentage",
+        "capture_expiration_days",
+        "model_data_uri",
+        "model_image_uri",
+    }
+)
+#: Keys an endpoint deployed elsewhere must set: the demo's baseline, features and training data describe the
+#: demo model, never someone else's.
+EXISTING_REQUIRED_KEYS: tuple[str, ...] = ("baseline_dataset_uri", "monitored_features")
+EXISTING_KEY = "existing_endpoint_name"
+#: ``EndpointName`` in botocore's SageMaker model: 1 to 63 letters, digits and hyphens.
+_ENDPOINT_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+#: Ids become part of stack names and of names built from ``<name>-<stage>-<id>``, which must stay well within
+#: SageMaker's 63 characters with their suffixes: 20 + 1 + 10 + 1 + 16 = 48.
+_ENDPOINT_ID_LENGTH = 16
+if ENDPOINT_KEYS - set(_FIELDS):  # a renamed setting must be renamed here too
+    raise RuntimeError(f"ENDPOINT_KEYS names no setting: {sorted(ENDPOINT_KEYS - set(_FIELDS))}")
 
 
 def _describe(value: Any) -> str:
@@ -361,6 +459,8 @@ def _apply(values: dict[str, Any], source: Mapping[str, Any], where: str) -> Non
         if key not in _FIELDS or key == "stage":
             known = ", ".join(sorted(name for name in _FIELDS if name != "stage"))
             raise SettingsError(f"unknown setting {key!r} in {where}; known settings: {known}")
+        if key == "endpoints":
+            continue  # a map of entries, parsed by _endpoints once the stage's own values are known
         values[key] = _validated(key, _convert(key, raw))
 
 
@@ -385,11 +485,113 @@ def load_settings(
     if not isinstance(stage_values, Mapping):
         raise SettingsError(f"stage {stage_name!r} in cdk.json must be an object of settings")
     values: dict[str, Any] = {"stage": _validated("stage", stage_name)}
+    overrides = dict(overrides or {})
+    endpoint_overrides = {key: overrides.pop(key) for key in list(overrides) if key.startswith("endpoints.")}
+    if "endpoints" in overrides:
+        raise SettingsError(
+            "setting endpoints: the map is set in cdk.json; on the command line override one value of one entry "
+            "with -c settings.endpoints.ID.NAME=VALUE"
+        )
     _apply(values, stage_values, f"stage {stage_name!r}")
-    _apply(values, overrides or {}, "the command line (-c settings.NAME=VALUE)")
+    _apply(values, overrides, "the command line (-c settings.NAME=VALUE)")
     settings = Settings(**values)
     _check_combinations(settings)
-    return settings
+    endpoints = _endpoints(values, stage_values.get("endpoints"), endpoint_overrides)
+    return dataclasses.replace(settings, endpoints=endpoints) if endpoints else settings
+
+
+def _endpoints(
+    stage_values: Mapping[str, Any], raw: Any, overrides: Mapping[str, Any]
+) -> tuple[MonitoredEndpoint, ...]:
+    """The entries of a stage's ``endpoints``, each validated on top of the stage's values.
+
+    ``overrides`` maps ``endpoints.ID.NAME`` (from ``-c settings.endpoints.ID.NAME=VALUE``) to raw values.
+    """
+    if raw is None and not overrides:
+        return ()
+    if raw is None:
+        raise SettingsError(
+            f"unknown endpoint in the command line (-c settings.{next(iter(overrides))}); this stage has no endpoints"
+        )
+    if not isinstance(raw, Mapping) or not raw:
+        raise SettingsError(
+            f"setting endpoints: got {_describe(raw)}; expected an object mapping endpoint ids to their settings"
+        )
+    entries: dict[str, dict[str, Any]] = {}
+    for endpoint_id, entry in raw.items():
+        if not (1 <= len(endpoint_id) <= _ENDPOINT_ID_LENGTH and _NAME_RE.fullmatch(endpoint_id)):
+            raise SettingsError(
+                f"setting endpoints: got id {_describe(endpoint_id)}; expected 1 to {_ENDPOINT_ID_LENGTH} lower-case "
+                "letters, digits or single hyphens, starting with a letter (ids become part of names)"
+            )
+        if not isinstance(entry, Mapping):
+            raise SettingsError(f"endpoint {endpoint_id}: got {_describe(entry)}; expected an object of settings")
+        entries[endpoint_id] = dict(entry)
+    for key, value in overrides.items():
+        endpoint_id, _, name = key.removeprefix("endpoints.").partition(".")
+        if endpoint_id not in entries or not name:
+            raise SettingsError(
+                f"unknown endpoint in the command line (-c settings.{key}); known endpoints: {', '.join(entries)}"
+            )
+        entries[endpoint_id][name] = value
+    endpoints = tuple(_endpoint(endpoint_id, entry, stage_values) for endpoint_id, entry in entries.items())
+    names: dict[str, str] = {}
+    for endpoint in endpoints:
+        if endpoint.existing_endpoint_name in names:
+            raise SettingsError(
+                f"endpoint {endpoint.id}: setting {EXISTING_KEY}: got {_describe(endpoint.existing_endpoint_name)}; "
+                f"endpoint {names[endpoint.existing_endpoint_name]} already monitors it"
+            )
+        if endpoint.existing_endpoint_name is not None:
+            names[endpoint.existing_endpoint_name] = endpoint.id
+    return endpoints
+
+
+def _endpoint(endpoint_id: str, entry: Mapping[str, Any], stage_values: Mapping[str, Any]) -> MonitoredEndpoint:
+    """One entry: its keys checked, then converted and validated exactly as the stage's own."""
+    where = f"endpoint {endpoint_id}"
+    existing = entry.get(EXISTING_KEY)
+    if existing is not None and not (isinstance(existing, str) and _ENDPOINT_NAME_RE.fullmatch(existing)):
+        raise SettingsError(
+            f"{where}: setting {EXISTING_KEY}: got {_describe(existing)}; expected a SageMaker endpoint name "
+            "(1 to 63 letters, digits or hyphens, starting and ending with a letter or digit)"
+        )
+    values = {key: value for key, value in stage_values.items() if key not in DEPLOYED_ONLY_KEYS or existing is None}
+    for key, raw in entry.items():
+        if key == EXISTING_KEY:
+            continue
+        if key not in ENDPOINT_KEYS:
+            if key in _FIELDS:
+                raise SettingsError(f"{where}: setting {key} is stage-wide; set it on the stage, not on one endpoint")
+            known = ", ".join(sorted({*ENDPOINT_KEYS, EXISTING_KEY}))
+            raise SettingsError(f"{where}: unknown setting {key!r}; known settings: {known}")
+        if existing is not None and key in DEPLOYED_ONLY_KEYS:
+            raise SettingsError(
+                f"{where}: setting {key}: got {_describe(raw)}; an endpoint deployed elsewhere ({EXISTING_KEY} "
+                f"{existing}) is not deployed by this app: leave {key} out"
+            )
+        try:
+            values[key] = _validated(key, _convert(key, raw))
+        except SettingsError as error:
+            raise SettingsError(f"{where}: {error}") from None
+    if existing is not None:
+        missing = [key for key in EXISTING_REQUIRED_KEYS if key not in entry]
+        if missing:
+            raise SettingsError(
+                f"{where}: setting {missing[0]}: missing; an endpoint deployed elsewhere ({EXISTING_KEY} "
+                f"{existing}) needs its own {' and '.join(EXISTING_REQUIRED_KEYS)}: the demo's describe the demo model"
+            )
+        if "retrain_pipeline" not in entry and "training_data_uri" not in entry:
+            raise SettingsError(
+                f"{where}: settings retrain_pipeline and training_data_uri: both missing; an endpoint deployed "
+                f"elsewhere ({EXISTING_KEY} {existing}) retrains with its own pipeline or on its own training data"
+            )
+    settings = Settings(**values)
+    try:
+        _check_combinations(settings)
+    except SettingsError as error:
+        raise SettingsError(f"{where}: {error}") from None
+    return MonitoredEndpoint(id=endpoint_id, existing_endpoint_name=existing, settings=settings)
 
 
 def _check_combinations(settings: Settings) -> None:
