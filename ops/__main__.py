@@ -17,6 +17,8 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from settings import Settings
+
 from . import stack_outputs as so
 from .aws import ClientFactory, boto3_client_factory
 from .errors import OpsError
@@ -144,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="local folder with an execution's statistics.json, constraint_violations.json",
     )
     report.add_argument(
+        "--run",
+        metavar="NAME",
+        help="builtin engine: show this run (run name as status lists it, or its S3 folder) instead of the latest",
+    )
+    report.add_argument(
         "--processing-job",
         metavar="NAME",
         help="show this execution (processing job name or ARN) instead of the latest",
@@ -154,8 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace, client_factory: ClientFactory | None, cdk_json: Path) -> int:
     out = sys.stdout
     if args.command == "report" and (args.baseline or args.execution):
-        if args.processing_job:
-            raise OpsError("--processing-job reads from the stage; it cannot be combined with --baseline/--execution")
+        if args.processing_job or args.run:
+            raise OpsError(
+                "--processing-job and --run read from the stage; they cannot be combined with --baseline/--execution"
+            )
         from .report_inputs import inputs_from_folders, print_report
 
         print_report(inputs_from_folders(args.baseline, args.execution), args.out, out=out)
@@ -184,6 +193,9 @@ def _run(args: argparse.Namespace, client_factory: ClientFactory | None, cdk_jso
             file=out,
         )
         return 1 if summary.errors else 0
+
+    if args.command in ("run-now", "status", "report") and outputs.engine() == so.ENGINE_BUILTIN:
+        return _run_builtin(args, clients, outputs, settings)
 
     if args.command == "run-now":
         from .run_now import run_now
@@ -222,6 +234,55 @@ def _run(args: argparse.Namespace, client_factory: ClientFactory | None, cdk_jso
         constraints_uri=outputs.get("baseline", so.BASELINE_CONSTRAINTS_URI),
         schedule_name=outputs.get("monitoring", so.MONITORING_SCHEDULE_NAME),
         processing_job=args.processing_job,
+        save_dir=args.out,
+    )
+    print_report(inputs, args.out, out=out)
+    print(f"the downloaded files are in {args.out}/baseline and {args.out}/execution", file=out)
+    return 0
+
+
+def _run_builtin(args: argparse.Namespace, clients: ClientFactory, outputs: so.StageOutputs, settings: Settings) -> int:
+    """run-now, status and report on a stage that runs the builtin engine (see ops/builtin.py)."""
+    from . import builtin
+
+    out = sys.stdout
+    if args.command == "run-now":
+        return builtin.run_now_builtin(
+            clients("lambda"),
+            function_name=outputs.get("monitoring", so.DRIFT_ANALYSIS_FUNCTION_NAME),
+            name_prefix=settings.one_time_schedule_prefix,
+            stage=settings.stage,
+            hours=args.hours,
+            wait=not args.no_wait,
+            out=out,
+        )
+    endpoint = outputs.get("endpoint", so.ENDPOINT_NAME)
+    reports = outputs.get("monitoring", so.REPORTS_S3_URI)
+    if args.command == "status":
+        return builtin.status_builtin(
+            clients("s3"),
+            clients("cloudwatch"),
+            function_name=outputs.get("monitoring", so.DRIFT_ANALYSIS_FUNCTION_NAME),
+            reports_uri=reports,
+            endpoint_name=endpoint,
+            violation_alarm_name=outputs.get("monitoring", so.VIOLATION_ALARM_NAME),
+            topic_arn=outputs.get("monitoring", so.ALERTS_TOPIC_ARN),
+            limit=args.executions,
+            out=out,
+        )
+    if args.processing_job:
+        raise OpsError(
+            "--processing-job names a Model Monitor execution; this stage runs the builtin engine: use --run"
+        )
+    from .report_inputs import print_report
+
+    inputs = builtin.run_report_inputs(
+        clients("s3"),
+        reports_uri=reports,
+        endpoint_name=endpoint,
+        statistics_uri=outputs.get("baseline", so.BASELINE_STATISTICS_URI),
+        constraints_uri=outputs.get("baseline", so.BASELINE_CONSTRAINTS_URI),
+        run=args.run,
         save_dir=args.out,
     )
     print_report(inputs, args.out, out=out)

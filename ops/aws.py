@@ -69,9 +69,15 @@ def boto3_client_factory(region: str | None) -> ClientFactory:
     session = boto3.session.Session(region_name=region)
     runtime_config = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=10, read_timeout=70)
 
+    # run-now on the builtin engine waits for the function's answer (up to its 15-minute limit) and must not
+    # invoke it twice on a read timeout.
+    lambda_config = Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=905)
+
     def make(service: str) -> Any:
         if service == "sagemaker-runtime":
             return session.client(service, config=runtime_config)
+        if service == "lambda":
+            return session.client(service, config=lambda_config)
         return session.client(service)
 
     return make

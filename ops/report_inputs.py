@@ -46,6 +46,7 @@ __all__ = [
     "VIOLATIONS_FILE_BYOC",
     "ExecutionLocation",
     "execution_output_uri",
+    "inputs_from_folder_uri",
     "inputs_from_folders",
     "inputs_from_stage",
     "print_report",
@@ -242,6 +243,29 @@ def inputs_from_stage(
         sources={"execution output": output_uri},
     )
     return inputs, ExecutionLocation(processing_job_name=processing_job, output_uri=output_uri, status=status)
+
+
+def inputs_from_folder_uri(
+    s3: S3Client,
+    *,
+    statistics_uri: str,
+    constraints_uri: str,
+    folder_uri: str,
+    title: str,
+    save_dir: Path | None = None,
+) -> ReportInputs:
+    """The report's inputs from the baseline's files and an S3 folder holding a run's files (builtin engine)."""
+    return _inputs(
+        _s3_reader(
+            s3,
+            {STATISTICS_FILE: statistics_uri, CONSTRAINTS_FILE: constraints_uri}.get,
+            save_dir / "baseline" if save_dir else None,
+        ),
+        _s3_reader(s3, lambda name: f"{folder_uri.rstrip('/')}/{name}", save_dir / "execution" if save_dir else None),
+        title=title,
+        notes=[],
+        sources={"run folder": folder_uri},
+    )
 
 
 def print_report(inputs: ReportInputs, out_dir: Path, *, out: TextIO) -> ReportFiles:

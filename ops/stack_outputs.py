@@ -51,6 +51,14 @@ MONITORING_SCHEDULE_NAME = "MonitoringScheduleName"
 ALERTS_TOPIC_ARN = "AlertsTopicArn"
 DASHBOARD_NAME = "DashboardName"
 VIOLATION_ALARM_NAME = "ViolationAlarmName"
+#: Monitoring stack, both engines: ``model-monitor`` or ``builtin`` (absent on stacks older than the setting).
+MONITORING_ENGINE = "MonitoringEngine"
+#: Monitoring stack, builtin engine: the hourly analysis function and where its reports go.
+DRIFT_ANALYSIS_FUNCTION_NAME = "DriftAnalysisFunctionName"
+REPORTS_S3_URI = "ReportsS3Uri"
+#: The engines ``MonitoringEngine`` names.
+ENGINE_MODEL_MONITOR = "model-monitor"
+ENGINE_BUILTIN = "builtin"
 
 
 def load_stage_settings(stage: str | None, *, cdk_json: Path = CDK_JSON) -> Settings:
@@ -117,8 +125,12 @@ class StageOutputs:
     settings: Settings
     _cache: dict[str, tuple[dict[str, str], str | None]] = field(default_factory=dict, repr=False)
 
-    def get(self, kind: StackKind, key: str) -> str:
-        """The value of output ``key`` of the stage's ``kind`` stack.
+    def engine(self) -> str:
+        """The monitoring engine the stage runs (output ``MonitoringEngine``; older stacks: Model Monitor)."""
+        return self.get("monitoring", MONITORING_ENGINE, default=ENGINE_MODEL_MONITOR)
+
+    def get(self, kind: StackKind, key: str, *, default: str | None = None) -> str:
+        """The value of output ``key`` of the stage's ``kind`` stack (``default`` when the stack lacks it).
 
         Raises:
             OpsError: The stack does not exist, or it has no such output (not deployed yet, failed, or an
@@ -132,6 +144,8 @@ class StageOutputs:
             raise OpsError(f"stack {name} does not exist: {deploy_hint(self.settings)}")
         value = outputs.get(key)
         if not value:
+            if default is not None:
+                return default
             shown = "" if status.endswith("_COMPLETE") and "ROLLBACK" not in status else f" (status {status})"
             raise OpsError(f"stack {name}{shown} has no output {key}: {deploy_hint(self.settings)}")
         return value
