@@ -18,7 +18,7 @@ endif
 endif
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup synth test lint typecheck unit clean
+.PHONY: setup synth test lint typecheck unit clean lock
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -55,3 +55,10 @@ clean:
 .PHONY: diff
 diff: setup
 	$(BIN)/python scripts/offline_diff.py $(if $(BASE),--base '$(BASE)') $(DIFF_ARGS)
+
+# Recompile the locks (every package pinned with its hashes) after a change to a requirements.in, with uv (pinned in
+# requirements-dev.txt). A function's lock is for its Lambda runtime: x86_64 manylinux, its Python version.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --custom-compile-command "make lock"
+lock: setup
+	$(UV_COMPILE) --python-platform x86_64-manylinux_2_28 --python-version 3.14 \
+		lambdas/violation_metric/requirements.in -o lambdas/violation_metric/requirements.txt

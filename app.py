@@ -10,6 +10,7 @@ import sys
 
 from aws_cdk import App
 
+from cdk_constructs.lambda_package import BundlingError
 from settings import SettingsError, load_settings, overrides_from_context
 from stacks import build_stacks
 
@@ -23,8 +24,9 @@ def main() -> None:
             overrides=overrides_from_context(app.node.get_all_context()),
         )
         build_stacks(app, settings)
-    except SettingsError as error:
-        # One line for a person, no traceback: the message names the setting, the value and what is allowed.
+    except (SettingsError, BundlingError) as error:
+        # One line for a person, no traceback: the message names the setting, the value and what is allowed, or
+        # the function whose packages could not be installed and why.
         sys.exit(f"error: {error}")
     app.synth()
 

@@ -8,7 +8,6 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from cdk_constructs.drift_metrics import VIOLATION_METRICS_NAMESPACE, ViolationMetrics
@@ -18,11 +17,9 @@ from cdk_constructs.nag import acknowledge, wildcard_resource_finding
 
 PACKAGE = "violation_metric"
 
-#: Powertools publishes one layer per release and Python version, with its ARN in a public SSM parameter; the
-#: version matches aws-lambda-powertools in requirements-dev.txt, which the tests run against.
-POWERTOOLS_VERSION = "3.37.0"
+#: Powertools is bundled into the function's zip from ``lambdas/violation_metric/requirements.txt`` (the same
+#: version as requirements-dev.txt, which the tests run against), not taken from a layer: see lambda_package.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
-POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/x86_64/{RUNTIME.name}/{POWERTOOLS_VERSION}"
 
 #: When a monitoring execution (a processing job) ends, whatever the outcome.
 EXECUTION_ENDED_PATTERN = events.EventPattern(
@@ -82,12 +79,6 @@ class ViolationMetric(Construct):
             wildcard_resource_finding(self, processing_jobs),
         )
 
-        powertools = lambda_.LayerVersion.from_layer_version_arn(
-            self,
-            "Powertools",
-            # Resolved by CloudFormation at deploy time: synth makes no AWS call.
-            ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER),
-        )
         self.function = lambda_.Function(
             self,
             "Function",
@@ -95,8 +86,7 @@ class ViolationMetric(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.X86_64,
             handler=f"{PACKAGE}.handler.lambda_handler",
-            code=package_code(PACKAGE),
-            layers=[powertools],
+            code=package_code(PACKAGE, runtime=RUNTIME),
             memory_size=256,
             timeout=Duration.minutes(1),
             role=self.role,

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -650,17 +653,13 @@ def test_email_subscriptions_come_from_settings(monitoring: dict[str, Any], over
 # --- the violation-metric function -----------------------------------------------------------------------
 
 
-def test_function_runs_the_handler_with_the_powertools_layer_from_ssm(monitoring: dict[str, Any]) -> None:
-    """The layer ARN is resolved by CloudFormation from AWS's public parameter: synth makes no AWS call."""
+def test_function_runs_the_handler_with_powertools_in_its_zip_not_a_layer(monitoring: dict[str, Any]) -> None:
+    """No layer and no public SSM parameter: a region where Powertools' parameter is missing deploys the same."""
     props = function(monitoring)[1]["Properties"]
     assert props["Runtime"] == "python3.14"
     assert props["Handler"] == "violation_metric.handler.lambda_handler"
-    (layer,) = props["Layers"]
-    parameter = monitoring["Parameters"][layer["Ref"]]
-    assert parameter == {
-        "Type": "AWS::SSM::Parameter::Value<String>",
-        "Default": "/aws/service/powertools/python/x86_64/python3.14/3.37.0",
-    }
+    assert "Layers" not in props
+    assert set(monitoring.get("Parameters", {})) == {"BootstrapVersion"}  # CDK's own, read by the CLI
 
 
 def test_function_knows_its_schedule_endpoint_namespace_and_baseline(default: Synthesized) -> None:
@@ -748,9 +747,8 @@ def test_function_role_may_describe_jobs_and_read_reports_and_baseline_only(defa
     assert produced(default, key_ref) == ("Baseline", {"Fn::GetAtt": [key_id, "Arn"]})
 
 
-def test_function_asset_ships_only_the_violation_metric_package(default: Synthesized) -> None:
-    """Not the baseline function's code, not __pycache__: what is shipped is exactly the package's sources."""
-    assembly_dir = Path(default.assembly.directory)
+def staged_function_code(synth: Synthesized) -> Path:
+    assembly_dir = Path(synth.assembly.directory)
     artifacts = json.loads((assembly_dir / "manifest.json").read_text(encoding="utf-8"))["artifacts"]
     (manifest_file,) = [
         artifacts[dep]["properties"]["file"]
@@ -758,13 +756,40 @@ def test_function_asset_ships_only_the_violation_metric_package(default: Synthes
         if artifacts[dep]["type"] == "cdk:asset-manifest"
     ]
     files = json.loads((assembly_dir / manifest_file).read_text(encoding="utf-8"))["files"]
-    code = function(default.template_json("Monitoring"))[1]["Properties"]["Code"]
+    code = function(synth.template_json("Monitoring"))[1]["Properties"]["Code"]
     asset = files[code["S3Key"].removesuffix(".zip")]
     assert asset["source"]["packaging"] == "zip"
-    staged = assembly_dir / asset["source"]["path"]
-    shipped = {path.relative_to(staged).as_posix() for path in staged.rglob("*") if path.is_file()}
-    assert shipped == {f"violation_metric/{path.name}" for path in PACKAGE_DIR.glob("*.py")}
-    assert "def lambda_handler" in (staged / "violation_metric" / "handler.py").read_text(encoding="utf-8")
+    return assembly_dir / str(asset["source"]["path"])
+
+
+def locked_versions() -> dict[str, str]:
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", (PACKAGE_DIR / "requirements.txt").read_text(), re.MULTILINE)
+    return {name.lower().replace("_", "-"): version for name, version in pins}
+
+
+def test_function_asset_ships_the_package_and_its_locked_requirements_only(default: Synthesized) -> None:
+    """The package's sources (not the baseline function's code, not __pycache__) and the lock's packages, at the
+    zip's root where Lambda's Python finds them."""
+    staged = staged_function_code(default)
+    package = staged / "violation_metric"
+    shipped = {path.relative_to(package).as_posix() for path in package.rglob("*")}
+    assert shipped == {path.name for path in PACKAGE_DIR.glob("*.py")}
+    installed = dict(path.name.removesuffix(".dist-info").rsplit("-", 1) for path in staged.glob("*.dist-info"))
+    assert {name.lower().replace("_", "-"): version for name, version in installed.items()} == locked_versions()
+    assert not list(staged.rglob("__pycache__"))
+
+
+def test_bundled_powertools_is_what_the_handler_imports_and_the_tests_run(default: Synthesized) -> None:
+    """The zip's own Powertools loads the handler (first on the path, as in /var/task), and every locked
+    version is the one installed here, which the handler tests ran against."""
+    staged = staged_function_code(default)
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import aws_lambda_powertools, violation_metric.handler; "
+        "print(aws_lambda_powertools.__file__)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(staged)], capture_output=True, text=True, check=True)  # noqa: S603
+    assert Path(result.stdout.strip()).is_relative_to(staged)
+    assert {name: metadata.version(name) for name in locked_versions()} == locked_versions()
 
 
 # --- the dashboard ---------------------------------------------------------------------------------------
