@@ -209,6 +209,12 @@ class Settings:
     baseline_dataset_uri: str | None = _setting(None, _s3_uri, "None: the embedded demo baseline CSV")
     baseline_dataset_format: str = _setting("csv", _one_of("csv", "jsonl"))
     baseline_dataset_header: bool = _setting(True, None, "whether the CSV baseline starts with a header row")
+    baseline_output_columns_position: str = _setting(
+        "START",
+        _one_of("START", "END"),
+        "where the model's output (label) column is in each CSV row: first (START, the SageMaker SDK's default) "
+        "or last (END); the analyzer takes that column as the output",
+    )
     baseline_instance_type: str = _setting("ml.m5.xlarge", _instance_type)
     baseline_timeout_minutes: int = _setting(
         90,
@@ -619,6 +625,12 @@ def _check_combinations(settings: Settings) -> None:
         raise SettingsError(
             'setting builtin_runtime: got "processing"; the Processing-job runtime of the hourly analysis is not '
             "built yet: use 'function'"
+        )
+    if settings.baseline_dataset_format != "csv" and settings.baseline_output_columns_position != "START":
+        raise SettingsError(
+            "setting baseline_output_columns_position: got "
+            f"{_describe(settings.baseline_output_columns_position)}; it applies to CSV baselines only: "
+            f"leave it at 'START' with baseline_dataset_format {_describe(settings.baseline_dataset_format)}"
         )
     if settings.baseline_dataset_format != "csv" and settings.baseline_dataset_uri is None:
         raise SettingsError(

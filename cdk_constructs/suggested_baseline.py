@@ -39,6 +39,8 @@ class SuggestedBaseline(Construct):
     :param job_name_prefix: prefix of the job's name; IAM is scoped to it. At most 40 characters.
     :param dataset_format: ``csv`` or ``jsonl``. Default: ``csv``.
     :param header: whether the CSV starts with a header row. Default: True.
+    :param output_columns_position: ``START`` or ``END``: where the model's output (the label) sits in each CSV
+        row; the analyzer takes that column as the output. Default: ``START``, as the SageMaker SDK.
     :param instance_type: processing instance type. Default: ``ml.m5.xlarge``.
     :param instance_count: Default: 1.
     :param volume_size_gb: Default: 30.
@@ -60,6 +62,7 @@ class SuggestedBaseline(Construct):
         output_prefix: str = "baseline",
         dataset_format: str = "csv",
         header: bool = True,
+        output_columns_position: str = "START",
         instance_type: str = "ml.m5.xlarge",
         instance_count: int = 1,
         volume_size_gb: int = 30,
@@ -70,6 +73,8 @@ class SuggestedBaseline(Construct):
         super().__init__(scope, construct_id)
         if dataset_format not in ("csv", "jsonl"):
             raise ValueError(f"dataset_format must be 'csv' or 'jsonl', got {dataset_format!r}")
+        if output_columns_position not in ("START", "END"):
+            raise ValueError(f"output_columns_position must be 'START' or 'END', got {output_columns_position!r}")
         if not Token.is_unresolved(job_name_prefix) and not 1 <= len(job_name_prefix) <= MAX_JOB_NAME_PREFIX:
             raise ValueError(f"job_name_prefix must be 1 to {MAX_JOB_NAME_PREFIX} characters, got {job_name_prefix!r}")
         if not Token.is_unresolved(instance_type) and not instance_type.startswith("ml."):
@@ -130,6 +135,7 @@ class SuggestedBaseline(Construct):
                 "DatasetUri": dataset.uri,
                 "DatasetFormat": dataset_format,
                 "Header": "true" if header else "false",
+                "OutputColumnsPosition": output_columns_position,
                 "OutputUri": output.uri.rstrip("/"),
                 "RoleArn": self.processing_role.role.role_arn,
                 "JobNamePrefix": job_name_prefix,

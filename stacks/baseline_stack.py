@@ -41,6 +41,7 @@ class BaselineStack(Stack):
             dataset=dataset,
             dataset_format=settings.baseline_dataset_format,
             header=settings.baseline_dataset_header,
+            output_columns_position=settings.baseline_output_columns_position,
             output_bucket=self.storage.bucket,
             output_prefix="baseline",
             encryption_key=self.storage.encryption_key,

@@ -99,6 +99,8 @@ BAD_VALUES = [
     ("region", "mars-1", "region name"),
     ("retrain_pipeline", "arn:aws:s3:::not-a-pipeline", "CodePipeline name or ARN"),
     ("baseline_dataset_format", "parquet", "one of 'csv', 'jsonl'"),
+    ("baseline_output_columns_position", "MIDDLE", "one of 'START', 'END'"),
+    ("baseline_output_columns_position", "end", "one of 'START', 'END'"),
 ]
 
 
@@ -216,6 +218,16 @@ def test_daily_schedule_allows_a_day() -> None:
 def test_subnets_need_security_groups() -> None:
     with pytest.raises(SettingsError, match="expected both set or both empty"):
         settings_with(subnet_ids=["subnet-0123456789abcdef0"])
+
+
+def test_output_columns_position_is_for_csv_baselines_only() -> None:
+    assert settings_with(baseline_output_columns_position="END").baseline_output_columns_position == "END"
+    with pytest.raises(SettingsError, match="it applies to CSV baselines only"):
+        settings_with(
+            baseline_dataset_format="jsonl",
+            baseline_dataset_uri="s3://bucket/baseline.jsonl",
+            baseline_output_columns_position="END",
+        )
 
 
 def test_jsonl_baseline_needs_its_own_dataset() -> None:

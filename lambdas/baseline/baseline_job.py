@@ -14,7 +14,7 @@ from typing import Any, Final, TypeAlias
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from .request import BaselineRequest
+from .request import DEFAULT_OUTPUT_COLUMNS_POSITION, BaselineRequest
 
 # This repository has no boto3 type stubs; the clients and the SDK session are typed as Any.
 SageMakerClient: TypeAlias = Any
@@ -123,7 +123,10 @@ def start_job(request: BaselineRequest, job_name: str, session: SdkSession) -> N
         sagemaker_session=session,
     )
     if request.dataset_format == "csv":
-        dataset_format = DatasetFormat.csv(header=bool(request.header))
+        dataset_format = DatasetFormat.csv(
+            header=bool(request.header),
+            output_columns_position=request.output_columns_position or DEFAULT_OUTPUT_COLUMNS_POSITION,
+        )
     else:
         dataset_format = DatasetFormat.json(lines=True)
     monitor.suggest_baseline(

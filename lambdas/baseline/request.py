@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 DatasetFormatName = Literal["csv", "jsonl"]
+OutputColumnsPosition = Literal["START", "END"]
 
 DEFAULT_INSTANCE_TYPE: Final = "ml.m5.xlarge"
 DEFAULT_INSTANCE_COUNT: Final = 1
@@ -39,6 +40,9 @@ _INSTANCE_TYPE_RE: Final = re.compile(r"ml\.[a-z0-9-]+\.[a-z0-9]+")
 _DIGITS_RE: Final = re.compile(r"[0-9]+")
 
 _DATASET_FORMATS: Final[tuple[DatasetFormatName, ...]] = ("csv", "jsonl")
+# Where the model's output columns sit in a CSV row (DatasetFormat.csv in sagemaker-core; START by default).
+_OUTPUT_COLUMNS_POSITIONS: Final[tuple[OutputColumnsPosition, ...]] = ("START", "END")
+DEFAULT_OUTPUT_COLUMNS_POSITION: Final[OutputColumnsPosition] = "START"
 
 KNOWN_PROPERTIES: Final = frozenset(
     {
@@ -46,6 +50,7 @@ KNOWN_PROPERTIES: Final = frozenset(
         "DatasetUri",
         "DatasetFormat",
         "Header",
+        "OutputColumnsPosition",
         "OutputUri",
         "RoleArn",
         "JobNamePrefix",
@@ -63,6 +68,7 @@ JOB_DEFINING_FIELDS: Final = (
     "dataset_uri",
     "dataset_format",
     "header",
+    "output_columns_position",
     "output_uri",
     "instance_type",
     "instance_count",
@@ -85,6 +91,9 @@ class BaselineRequest:
     # None for jsonl: the header only means something for csv, so it must not tell two jsonl
     # requests apart.
     header: bool | None
+    # None for jsonl, like the header. The analyzer takes the first (START) or last (END) column of a CSV row as
+    # the model's output; a label elsewhere than where this says gives constraints for the wrong columns.
+    output_columns_position: OutputColumnsPosition | None
     output_uri: str
     role_arn: str
     job_name_prefix: str
@@ -110,6 +119,7 @@ def parse_properties(properties: Mapping[str, Any]) -> BaselineRequest:
         dataset_uri=_s3_uri(properties, "DatasetUri"),
         dataset_format=dataset_format,
         header=header if dataset_format == "csv" else None,
+        output_columns_position=_output_columns_position(properties) if dataset_format == "csv" else None,
         output_uri=_s3_uri(properties, "OutputUri").rstrip("/"),
         role_arn=_matching(properties, "RoleArn", _ROLE_ARN_RE, "an IAM role ARN"),
         job_name_prefix=_matching(
@@ -223,6 +233,16 @@ def _dataset_format(properties: Mapping[str, Any]) -> DatasetFormatName:
             return known
     raise InvalidPropertiesError(
         f"ResourceProperties.DatasetFormat must be one of {list(_DATASET_FORMATS)}, got {value!r}"
+    )
+
+
+def _output_columns_position(properties: Mapping[str, Any]) -> OutputColumnsPosition:
+    value = _text(properties, "OutputColumnsPosition") or DEFAULT_OUTPUT_COLUMNS_POSITION
+    for known in _OUTPUT_COLUMNS_POSITIONS:
+        if value == known:
+            return known
+    raise InvalidPropertiesError(
+        f"ResourceProperties.OutputColumnsPosition must be one of {list(_OUTPUT_COLUMNS_POSITIONS)}, got {value!r}"
     )
 
 

@@ -21,6 +21,7 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template as AssertionsTemplate
 
 from cdk_constructs.s3_location import S3Location
 from cdk_constructs.sagemaker_images import image_table
@@ -447,6 +448,8 @@ def test_demo_baseline_csv_is_the_default_dataset(default: Synthesized, template
     assert properties["DatasetUri"] == f"s3://{bucket}/{destination['objectKey']}"
     assert properties["DatasetFormat"] == "csv"
     assert properties["Header"] == "true"
+    assert properties["OutputColumnsPosition"] == "START"  # the demo's label, tip_amount, is its first column
+    assert DEMO_BASELINE.read_text(encoding="utf-8").split(",", 1)[0] == "tip_amount"
 
 
 def test_custom_resource_writes_to_the_data_bucket_as_the_processing_role(template: Template) -> None:
@@ -755,6 +758,12 @@ def build(**overrides: Any) -> SuggestedBaseline:
         ),
         pytest.param("job_name_prefix", "", "job_name_prefix must be 1 to 40 characters, got ''", id="prefix-empty"),
         pytest.param(
+            "output_columns_position",
+            "LAST",
+            "output_columns_position must be 'START' or 'END', got 'LAST'",
+            id="output-columns-position",
+        ),
+        pytest.param(
             "instance_type",
             "m5.xlarge",
             "instance_type must be a SageMaker instance type (ml.*), got 'm5.xlarge'",
@@ -765,6 +774,15 @@ def build(**overrides: Any) -> SuggestedBaseline:
 def test_bad_props_fail_at_construction_naming_prop_and_value(prop: str, value: Any, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         build(**{prop: value})
+
+
+@pytest.mark.parametrize("position", ["START", "END"])
+def test_output_columns_position_reaches_the_handler(position: str) -> None:
+    baseline = build(output_columns_position=position)
+    (resource,) = (
+        AssertionsTemplate.from_stack(Stack.of(baseline)).find_resources("Custom::ModelMonitorBaseline").values()
+    )
+    assert resource["Properties"]["OutputColumnsPosition"] == position
 
 
 def test_longest_allowed_job_name_prefix_is_accepted() -> None:

@@ -173,6 +173,9 @@ def test_create_without_kms_key_sends_no_key(
     ("overrides", "dataset_format"),
     [
         ({"Header": "false"}, {"csv": {"header": False, "output_columns_position": "START"}}),
+        # The label in the last column: the analyzer reads the position from the job's dataset_format variable.
+        ({"OutputColumnsPosition": "END"}, {"csv": {"header": True, "output_columns_position": "END"}}),
+        ({"OutputColumnsPosition": "START"}, {"csv": {"header": True, "output_columns_position": "START"}}),
         ({"DatasetFormat": "jsonl", "DatasetUri": f"s3://{BUCKET}/train.jsonl"}, {"json": {"lines": True}}),
     ],
 )

@@ -24,6 +24,7 @@ def test_defaults_are_applied() -> None:
         dataset_uri=DATASET_URI,
         dataset_format="csv",
         header=True,
+        output_columns_position="START",
         output_uri=OUTPUT_URI,
         role_arn=ROLE_ARN,
         job_name_prefix="mm-baseline",
@@ -40,6 +41,7 @@ def test_every_property_is_read() -> None:
         properties(
             DatasetFormat="csv",
             Header="FALSE",
+            OutputColumnsPosition="END",
             OutputUri=OUTPUT_URI + "/",
             InstanceType="ml.c5.2xlarge",
             InstanceCount="2",
@@ -49,6 +51,7 @@ def test_every_property_is_read() -> None:
         )
     )
     assert request.header is False
+    assert request.output_columns_position == "END"
     assert request.output_uri == OUTPUT_URI  # trailing slash dropped: same place, same baseline
     assert (request.instance_type, request.instance_count) == ("ml.c5.2xlarge", 2)
     assert (request.volume_size_in_gb, request.max_runtime_in_seconds) == (100, 7200)
@@ -56,8 +59,8 @@ def test_every_property_is_read() -> None:
 
 
 def test_jsonl_has_no_header() -> None:
-    request = parse_properties(properties(DatasetFormat="jsonl", Header="false"))
-    assert (request.dataset_format, request.header) == ("jsonl", None)
+    request = parse_properties(properties(DatasetFormat="jsonl", Header="false", OutputColumnsPosition="END"))
+    assert (request.dataset_format, request.header, request.output_columns_position) == ("jsonl", None, None)
 
 
 def test_empty_optional_values_mean_default() -> None:
@@ -76,6 +79,7 @@ BAD_PROPERTIES = [
     ("DatasetFormat", "parquet", "one of ['csv', 'jsonl']"),
     ("DatasetFormat", "CSV", "one of ['csv', 'jsonl']"),
     ("Header", "yes", "'true' or 'false'"),
+    ("OutputColumnsPosition", "LAST", "one of ['START', 'END']"),
     ("RoleArn", "BaselineRole", "an IAM role ARN"),
     ("RoleArn", None, "is required"),
     ("JobNamePrefix", None, "is required"),
@@ -122,6 +126,7 @@ CHANGES = {
     "DatasetUri": f"s3://{'other-bucket'}/train.csv",
     "DatasetFormat": "jsonl",
     "Header": "false",
+    "OutputColumnsPosition": "END",
     "OutputUri": "s3://other-bucket/results",
     "InstanceType": "ml.m5.2xlarge",
     "InstanceCount": "2",
