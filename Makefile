@@ -1,6 +1,7 @@
 # The two commands a newcomer needs:
 #   make synth   set everything up, then synthesize the default stage (no AWS account, no Docker engine)
 #   make test    set everything up, then run the gates: ruff, mypy, pytest (snapshots, cfn-lint, cdk-nag)
+#   make lab     set everything up, then run the builtin engine's lab in memory (no AWS account)
 SHELL := /bin/bash
 comma := ,
 VENV ?= .venv
@@ -18,7 +19,7 @@ endif
 endif
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup synth test lint typecheck unit clean lock
+.PHONY: setup synth test lint typecheck unit clean lock lab
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -46,6 +47,11 @@ unit: setup
 	$(BIN)/python -m pytest
 
 test: lint typecheck unit
+
+# The builtin engine's whole loop on this machine, AWS in memory (moto): baseline, steady and drifted hour of demo
+# traffic, the hourly analysis, the violation percentage and the alarm decision, reports in lab-report/.
+lab: setup
+	$(BIN)/python -m ops lab --out lab-report
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{traffic,run-now,status,report}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{traffic,run-now,status,report,lab}")
 
     traffic = commands.add_parser(
         "traffic",
@@ -155,6 +155,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="show this execution (processing job name or ARN) instead of the latest",
     )
+    lab = commands.add_parser(
+        "lab",
+        help="the builtin engine's whole loop on this machine, in memory: no AWS account",
+        description="Run the lab: the demo baseline by the engine baseline custom resource, a steady and a drifted "
+        "hour of demo traffic captured as SageMaker writes it, the hourly analysis through its real entry point, the "
+        "violation percentage and the alarm decision, and a report per hour. AWS is moto, in memory.",
+    )
+    lab.add_argument("--out", type=Path, default=Path("lab-report"), help="report folder (default: ./lab-report)")
+    lab.add_argument(
+        "--rate", type=_positive_float, default=2.0, help="demo requests per second in each hour (default: 2)"
+    )
     return parser
 
 
@@ -168,6 +179,19 @@ def _run(args: argparse.Namespace, client_factory: ClientFactory | None, cdk_jso
         from .report_inputs import inputs_from_folders, print_report
 
         print_report(inputs_from_folders(args.baseline, args.execution), args.out, out=out)
+        return 0
+
+    if args.command == "lab":
+        from .lab import run_lab
+
+        stage_settings = so.load_stage_settings(None, cdk_json=cdk_json)
+        run_lab(
+            args.out,
+            requests_per_second=args.rate,
+            violation_threshold_percent=stage_settings.violation_threshold_percent,
+            drift_threshold=stage_settings.drift_threshold,
+            out=out,
+        )
         return 0
 
     settings = so.load_stage_settings(args.stage, cdk_json=cdk_json)
