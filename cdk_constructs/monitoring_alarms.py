@@ -28,6 +28,8 @@ class MonitoringAlarms(Construct):
     :param latency_p99_threshold: p99 ``ModelLatency`` above which the endpoint is too slow.
     :param server_errors_threshold: 5XX errors in five minutes that alarm.
     :param violation_threshold_percent: violated features / monitored features x 100 that alarms.
+    :param failed_runs: runs that failed for good (a dead-letter queue's depth): alarms from one. Default: none,
+        for an engine whose failures ``ExecutionFailed`` already reports.
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class MonitoringAlarms(Construct):
         latency_p99_threshold: Duration,
         server_errors_threshold: int,
         violation_threshold_percent: float,
+        failed_runs: cloudwatch.Metric | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not 0 <= violation_threshold_percent <= 100:
@@ -116,6 +119,21 @@ class MonitoringAlarms(Construct):
             missing=cloudwatch.TreatMissingData.IGNORE,
         )
 
+        # A run that failed after every retry, or that the scheduler could not deliver, leaves an event in the
+        # queue; an empty queue publishes zeros, so missing data means nothing to report.
+        self.failed_runs_alarm = (
+            self._alarm(
+                "FailedRuns",
+                failed_runs,
+                description="An analysis run failed after its retries or was not delivered: see the dead-letter queue",
+                threshold=1,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            if failed_runs is not None
+            else None
+        )
+
     @property
     def all_alarms(self) -> list[cloudwatch.Alarm]:
         return [
@@ -125,6 +143,7 @@ class MonitoringAlarms(Construct):
             self.execution_failed_alarm,
             self.report_errors_alarm,
             self.violation_alarm,
+            *([self.failed_runs_alarm] if self.failed_runs_alarm else []),
         ]
 
     def _alarm(

@@ -47,6 +47,17 @@ class S3Location:
             )
         return grant
 
+    def grant_write(self, grantee: iam.IGrantable) -> iam.Grant:
+        """``s3:PutObject`` on exactly this object (or every object under this prefix), nothing else."""
+        grant = iam.Grant.add_to_principal(grantee=grantee, actions=["s3:PutObject"], resource_arns=[self.object_arn])
+        if self.key.endswith("/") and isinstance(grantee, Construct):
+            acknowledge(
+                grantee,
+                "Writes objects it names at run time, under one prefix of one bucket.",
+                wildcard_resource_finding(grantee, self.object_arn),
+            )
+        return grant
+
     def grant_list(self, grantee: iam.IGrantable) -> iam.Grant:
         """``s3:ListBucket`` limited to this key or prefix: jobs reading an ``S3Prefix`` input list it first."""
         return iam.Grant.add_to_principal(

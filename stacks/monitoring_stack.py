@@ -1,4 +1,5 @@
-"""The monitoring stack: the hourly data-quality schedule, its metrics, alarms, alerts and dashboard."""
+"""The monitoring stack: the hourly drift analysis (Model Monitor's or the builtin engine's), its metrics, alarms,
+alerts and dashboard."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import Arn, ArnFormat, CfnOutput, Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -13,8 +15,11 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from cdk_constructs.alerts_topic import AlertsTopic
+from cdk_constructs.builtin_drift_analysis import BuiltinDriftAnalysis
 from cdk_constructs.data_quality_monitor import DataQualityMonitor
+from cdk_constructs.drift_metrics import DataQualityMetrics, ViolationMetrics
 from cdk_constructs.endpoint_metrics import EndpointMetrics
+from cdk_constructs.engine_image import EngineImage
 from cdk_constructs.monitoring_alarms import MonitoringAlarms
 from cdk_constructs.monitoring_dashboard import MonitoringDashboard
 from cdk_constructs.retrain_pipeline import RetrainPipeline
@@ -25,6 +30,7 @@ from cdk_constructs.violation_metric import ViolationMetric
 from settings import Settings
 
 REPORTS_PREFIX = "monitoring-reports"
+BASELINE_PREFIX = "baseline"
 DEMO_TRAINING_DATA = Path(__file__).resolve().parents[1] / "demo" / "data" / "train.csv"
 
 
@@ -56,10 +62,90 @@ class MonitoringStack(Stack):
             self, "MonitoringData", bucket_name=data_bucket_name, encryption_key=data_key
         )
 
+        self.engine = settings.monitoring_engine
+        if settings.monitoring_engine == "builtin":
+            data_quality, violations, failed_runs = self._builtin_analysis(
+                settings,
+                endpoint_name=endpoint.endpoint_name,
+                capture=S3Location(bucket=capture_bucket_name, key=capture_prefix.strip("/")),
+                capture_key=capture_key,
+                data_bucket_name=data_bucket.bucket_name,
+                data_key=data_key,
+                statistics_uri=statistics_uri,
+                constraints_uri=constraints_uri,
+            )
+        else:
+            data_quality, violations = self._model_monitor(
+                settings,
+                endpoint_name=endpoint.endpoint_name,
+                capture_bucket_name=capture_bucket_name,
+                capture_key=capture_key,
+                capture_prefix=capture_prefix,
+                data_bucket=data_bucket,
+                data_key=data_key,
+                statistics_uri=statistics_uri,
+                constraints_uri=constraints_uri,
+            )
+            failed_runs = None
+        self.schedule_name = data_quality.schedule_name
+
+        self.alerts = AlertsTopic(self, "Alerts", emails=settings.alert_emails)
+        self.alarms = MonitoringAlarms(
+            self,
+            "Alarms",
+            topic=self.alerts.topic,
+            endpoint=endpoint,
+            data_quality=data_quality,
+            violations=violations,
+            monitored_features=settings.monitored_features,
+            drift_threshold=settings.drift_threshold,
+            latency_p99_threshold=Duration.millis(settings.latency_p99_threshold_ms),
+            server_errors_threshold=settings.errors_5xx_threshold,
+            violation_threshold_percent=settings.violation_threshold_percent,
+            failed_runs=failed_runs,
+        )
+        self.dashboard = MonitoringDashboard(
+            self,
+            "Dashboard",
+            endpoint=endpoint,
+            data_quality=data_quality,
+            violations=violations,
+            monitored_features=settings.monitored_features,
+            drift_threshold=settings.drift_threshold,
+            violation_threshold_percent=settings.violation_threshold_percent,
+            alarms=self.alarms.all_alarms,
+        )
+
+        self.retrain_pipeline = self._retrain_pipeline(settings, data_bucket, data_key)
+        self.retrain_trigger = RetrainTrigger(
+            self, "RetrainTrigger", alarm=self.alarms.violation_alarm, pipeline=self.retrain_pipeline
+        )
+
+        CfnOutput(self, "MonitoringEngine", value=settings.monitoring_engine)
+        CfnOutput(self, "RetrainPipelineName", value=self.retrain_pipeline.pipeline_name)
+        CfnOutput(self, "MonitoringScheduleName", value=self.schedule_name)
+        CfnOutput(self, "AlertsTopicArn", value=self.alerts.topic.topic_arn)
+        CfnOutput(self, "DashboardName", value=self.dashboard.dashboard.dashboard_name)
+        CfnOutput(self, "ViolationAlarmName", value=self.alarms.violation_alarm.alarm_name)
+
+    def _model_monitor(
+        self,
+        settings: Settings,
+        *,
+        endpoint_name: str,
+        capture_bucket_name: str,
+        capture_key: kms.IKey,
+        capture_prefix: str,
+        data_bucket: s3.IBucket,
+        data_key: kms.IKey,
+        statistics_uri: str,
+        constraints_uri: str,
+    ) -> tuple[DataQualityMetrics, ViolationMetrics]:
+        """Model Monitor's schedule, and the function that turns each execution's report into metrics."""
         self.monitor = DataQualityMonitor(
             self,
             "DataQuality",
-            endpoint_name=endpoint.endpoint_name,
+            endpoint_name=endpoint_name,
             statistics_uri=statistics_uri,
             constraints_uri=constraints_uri,
             output_bucket=data_bucket,
@@ -77,7 +163,7 @@ class MonitoringStack(Stack):
         )
         # The execution reads what the endpoint captured and the baseline it is compared with.
         captured = S3Location(bucket=capture_bucket_name, key=f"{capture_prefix}/")
-        baseline = S3Location(bucket=data_bucket.bucket_name, key="baseline/")
+        baseline = S3Location(bucket=data_bucket.bucket_name, key=f"{BASELINE_PREFIX}/")
         for location in (captured, baseline):
             location.grant_read_and_list(self.monitor.role)
         capture_key.grant_decrypt(self.monitor.role)
@@ -85,7 +171,7 @@ class MonitoringStack(Stack):
         self.violations = ViolationMetric(
             self,
             "ViolationMetric",
-            endpoint_name=endpoint.endpoint_name,
+            endpoint_name=endpoint_name,
             schedule_name=self.monitor.schedule_name,
             constraints_uri=constraints_uri,
             one_time_schedule_prefix=settings.one_time_schedule_prefix,
@@ -94,43 +180,41 @@ class MonitoringStack(Stack):
         for location in (reports, baseline):
             location.grant_read_and_list(self.violations.role)
         data_key.grant_decrypt(self.violations.role)
+        return self.monitor.metrics, self.violations.metrics
 
-        self.alerts = AlertsTopic(self, "Alerts", emails=settings.alert_emails)
-        self.alarms = MonitoringAlarms(
+    def _builtin_analysis(
+        self,
+        settings: Settings,
+        *,
+        endpoint_name: str,
+        capture: S3Location,
+        capture_key: kms.IKey,
+        data_bucket_name: str,
+        data_key: kms.IKey,
+        statistics_uri: str,
+        constraints_uri: str,
+    ) -> tuple[DataQualityMetrics, ViolationMetrics, cloudwatch.Metric]:
+        """The builtin engine's hourly analysis: no Model Monitor resource at all."""
+        self.analysis = BuiltinDriftAnalysis(
             self,
-            "Alarms",
-            topic=self.alerts.topic,
-            endpoint=endpoint,
-            data_quality=self.monitor.metrics,
-            violations=self.violations.metrics,
-            monitored_features=settings.monitored_features,
-            drift_threshold=settings.drift_threshold,
-            latency_p99_threshold=Duration.millis(settings.latency_p99_threshold_ms),
-            server_errors_threshold=settings.errors_5xx_threshold,
-            violation_threshold_percent=settings.violation_threshold_percent,
+            "DriftAnalysis",
+            engine_image=EngineImage(self, "EngineImage"),
+            endpoint_name=endpoint_name,
+            capture=capture,
+            capture_key=capture_key,
+            reports=S3Location(bucket=data_bucket_name, key=REPORTS_PREFIX),
+            baseline=S3Location(bucket=data_bucket_name, key=BASELINE_PREFIX),
+            statistics_uri=statistics_uri,
+            constraints_uri=constraints_uri,
+            data_key=data_key,
+            schedule_expression=settings.schedule_expression,
+            memory_size_mb=settings.analysis_memory_mb,
+            timeout=Duration.seconds(settings.analysis_timeout_seconds),
+            drift_metrics_namespace=settings.drift_metrics_namespace,
         )
-        self.dashboard = MonitoringDashboard(
-            self,
-            "Dashboard",
-            endpoint=endpoint,
-            data_quality=self.monitor.metrics,
-            violations=self.violations.metrics,
-            monitored_features=settings.monitored_features,
-            drift_threshold=settings.drift_threshold,
-            violation_threshold_percent=settings.violation_threshold_percent,
-            alarms=self.alarms.all_alarms,
-        )
-
-        self.retrain_pipeline = self._retrain_pipeline(settings, data_bucket, data_key)
-        self.retrain_trigger = RetrainTrigger(
-            self, "RetrainTrigger", alarm=self.alarms.violation_alarm, pipeline=self.retrain_pipeline
-        )
-
-        CfnOutput(self, "RetrainPipelineName", value=self.retrain_pipeline.pipeline_name)
-        CfnOutput(self, "MonitoringScheduleName", value=self.monitor.schedule_name)
-        CfnOutput(self, "AlertsTopicArn", value=self.alerts.topic.topic_arn)
-        CfnOutput(self, "DashboardName", value=self.dashboard.dashboard.dashboard_name)
-        CfnOutput(self, "ViolationAlarmName", value=self.alarms.violation_alarm.alarm_name)
+        CfnOutput(self, "DriftAnalysisFunctionName", value=self.analysis.function.function_name)
+        CfnOutput(self, "ReportsS3Uri", value=self.analysis.reports_s3_uri)
+        return self.analysis.metrics, self.analysis.violations, self.analysis.metric_failed_runs()
 
     def _retrain_pipeline(
         self, settings: Settings, data_bucket: s3.IBucket, data_key: kms.IKey

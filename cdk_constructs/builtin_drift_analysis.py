@@ -1,0 +1,272 @@
+"""The builtin engine's hourly analysis: a container-image function on an EventBridge Scheduler clock."""
+
+from __future__ import annotations
+
+import jsii
+from aws_cdk import Duration, Names, Stack, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from cdk_constructs.drift_metrics import (
+    DATA_METRICS_NAMESPACE,
+    VIOLATION_METRICS_NAMESPACE,
+    DataQualityMetrics,
+    ViolationMetrics,
+)
+from cdk_constructs.engine_image import EngineImage
+from cdk_constructs.function_logging import FunctionLogging
+from cdk_constructs.nag import acknowledge
+from cdk_constructs.s3_location import S3Location
+
+#: The function's entry point in the engine image (``lambdas/drift_analysis/handler.py``).
+HANDLER = "lambdas.drift_analysis.handler.lambda_handler"
+#: What the schedule sends: EventBridge Scheduler replaces the context attribute with the time the run was
+#: scheduled for (Scheduler user guide, "Adding context attributes"), and the function analyzes the hour
+#: before it, as Model Monitor analyzes the hour before each execution.
+SCHEDULED_TIME_INPUT = '{"scheduledTime": "<aws.scheduler.scheduled-time>"}'
+#: Lambda's limits for a function (Lambda developer guide, "Lambda quotas"): memory 128-10240 MB, 900 s.
+MEMORY_RANGE_MB = (128, 10240)
+MAX_TIMEOUT = Duration.minutes(15)
+
+
+class BuiltinDriftAnalysis(Construct):
+    """Analyzes the previous hour of an endpoint's captured data against its baseline, on a schedule.
+
+    EventBridge Scheduler invokes the function (``lambdas/drift_analysis``, in the engine image) with the
+    scheduled time; the function reads the hour's capture files, writes ``statistics.json`` and
+    ``constraint_violations.json`` where Model Monitor writes them
+    (``<reports>/<endpoint>/<schedule>/yyyy/mm/dd/hh/``), publishes the per-feature metrics under
+    Model Monitor's names and dimensions (namespace ``drift_metrics_namespace``), then the violation
+    percentage and the run's health metrics (namespace ``violation_metrics_namespace``). The schedule's name is
+    the ``MonitoringSchedule`` dimension, as a Model Monitor schedule's is, so the alarms and the dashboard
+    read the same metrics on both engines (:attr:`metrics`, :attr:`violations`).
+
+    Scheduler invokes asynchronously: Lambda retries a failed run twice, then sends the event to
+    :attr:`dead_letter_queue`, which also receives what Scheduler could not deliver. The function's role may
+    read only the capture folder of the endpoint and the baseline, write only the schedule's reports
+    folder, and put metrics only in the two namespaces; the scheduler's role may invoke only this function.
+
+    :param engine_image: the engine image the function runs.
+    :param endpoint_name: the monitored endpoint.
+    :param capture: the endpoint's capture destination (``s3://bucket/prefix``, without the endpoint name).
+    :param capture_key: the key the captured data is encrypted with.
+    :param reports: where reports go (``s3://bucket/prefix``); the baseline sits in the same bucket.
+    :param baseline: the folder holding ``statistics.json`` and ``constraints.json``.
+    :param statistics_uri: ``s3://`` URI of the baseline statistics.
+    :param constraints_uri: ``s3://`` URI of the baseline constraints.
+    :param data_key: the key of the reports bucket; also encrypts the dead-letter queue and the schedule.
+    :param schedule_expression: Default: hourly, ``cron(0 * ? * * *)`` (UTC).
+    :param memory_size_mb: the function's memory. Default: 1769 MB, one full vCPU.
+    :param timeout: the longest run. Default: 15 minutes, Lambda's limit.
+    :param drift_metrics_namespace: Default: Model Monitor's, ``aws/sagemaker/Endpoints/data-metrics``.
+    :param violation_metrics_namespace: Default: ``ModelMonitorAsCode``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        engine_image: EngineImage,
+        endpoint_name: str,
+        capture: S3Location,
+        capture_key: kms.IKey,
+        reports: S3Location,
+        baseline: S3Location,
+        statistics_uri: str,
+        constraints_uri: str,
+        data_key: kms.IKey,
+        schedule_expression: str = "cron(0 * ? * * *)",
+        memory_size_mb: int = 1769,
+        timeout: Duration | None = None,
+        drift_metrics_namespace: str = DATA_METRICS_NAMESPACE,
+        violation_metrics_namespace: str = VIOLATION_METRICS_NAMESPACE,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        timeout = timeout or MAX_TIMEOUT
+        low, high = MEMORY_RANGE_MB
+        if not Token.is_unresolved(memory_size_mb) and not low <= memory_size_mb <= high:
+            raise ValueError(f"memory_size_mb must be from {low} to {high} (Lambda's range), got {memory_size_mb}")
+        if not timeout.is_unresolved() and not 1 <= timeout.to_seconds() <= MAX_TIMEOUT.to_seconds():
+            raise ValueError(f"timeout must be from 1 to 900 seconds (Lambda's limit), got {timeout.to_seconds()} s")
+        for name, location in (("capture", capture), ("reports", reports), ("baseline", baseline)):
+            if location.key.endswith("/"):
+                raise ValueError(f"{name} must be a folder without a trailing '/', got {location.uri!r}")
+
+        self.endpoint_name = endpoint_name
+        # Named like a Model Monitor schedule: unique per stack and construct path, lower case, at most 63
+        # characters, so it is a valid MonitoringSchedule dimension and a valid Scheduler name (64).
+        self.schedule_name = Names.unique_resource_name(self, max_length=63, separator="-").lower()
+        self.reports_s3_uri = f"{reports.uri}/{endpoint_name}/{self.schedule_name}"
+        #: What the function publishes, read by the alarms and the dashboard.
+        self.metrics = DataQualityMetrics(
+            endpoint_name=endpoint_name, schedule_name=self.schedule_name, namespace=drift_metrics_namespace
+        )
+        self.violations = ViolationMetrics(
+            endpoint_name=endpoint_name, schedule_name=self.schedule_name, namespace=violation_metrics_namespace
+        )
+
+        logging = FunctionLogging(self, "Logging", description="Runs the builtin drift engine's hourly analysis")
+        self.role = logging.role
+        self._grant_data_access(capture, capture_key, reports, baseline, data_key)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PutDriftAndRunMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"cloudwatch:namespace": [drift_metrics_namespace, violation_metrics_namespace]}
+                },
+            )
+        )
+        acknowledge(
+            self.role,
+            "cloudwatch:PutMetricData supports no resource-level permissions (Service Authorization Reference); "
+            "the statement is limited to the two namespaces with the cloudwatch:namespace condition key.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "FailedRuns",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=data_key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "This queue is the dead-letter queue of the analysis function and its schedule; it has none of its own.",
+            "AwsSolutions-SQS3",
+        )
+        self.function = lambda_.DockerImageFunction(
+            self,
+            "Function",
+            description="Analyzes the previous hour of captured data with the builtin drift engine",
+            code=engine_image.function_code(HANDLER),
+            architecture=lambda_.Architecture.X86_64,
+            memory_size=memory_size_mb,
+            timeout=timeout,
+            role=self.role,
+            log_group=logging.log_group,
+            environment={
+                "ENDPOINT_NAME": endpoint_name,
+                "MONITORING_SCHEDULE_NAME": self.schedule_name,
+                "CAPTURE_S3_URI": capture.uri,
+                "REPORTS_S3_URI": reports.uri,
+                "BASELINE_STATISTICS_URI": statistics_uri,
+                "BASELINE_CONSTRAINTS_URI": constraints_uri,
+                "DRIFT_METRICS_NAMESPACE": drift_metrics_namespace,
+                "POWERTOOLS_METRICS_NAMESPACE": violation_metrics_namespace,
+                "POWERTOOLS_SERVICE_NAME": "drift-engine-analysis",
+            },
+            # Two retries of a failed run, within the hour it belongs to; then the event is kept in the queue.
+            retry_attempts=2,
+            max_event_age=Duration.hours(1),
+            on_failure=_QueueWithoutGrant(self.dead_letter_queue.queue_arn),
+        )
+        self._allow_sending_failures(self.role, data_key)
+
+        stack = Stack.of(self)
+        schedule_group_arn = stack.format_arn(service="scheduler", resource="schedule-group", resource_name="default")
+        self.scheduler_role = iam.Role(
+            self,
+            "SchedulerRole",
+            description="Lets the drift analysis schedule invoke its function, and nothing else",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                # Confused-deputy guard, as aws-cdk-lib's scheduler targets write it: only schedules of this
+                # account's default group may assume the role.
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account, "aws:SourceArn": schedule_group_arn}},
+            ),
+        )
+        self.schedule = scheduler.CfnSchedule(
+            self,
+            "Schedule",
+            name=self.schedule_name,
+            description=f"Hourly drift analysis of endpoint {endpoint_name}",
+            schedule_expression=schedule_expression,
+            schedule_expression_timezone="UTC",
+            # Model Monitor starts within minutes of the hour; the analysis reads a closed hour, so a fixed
+            # start is fine and keeps the report folder's hour the scheduled one.
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            kms_key_arn=data_key.key_arn,
+            state="ENABLED",
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=self.function.function_arn,
+                role_arn=self.scheduler_role.role_arn,
+                input=SCHEDULED_TIME_INPUT,
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=self.dead_letter_queue.queue_arn),
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_event_age_in_seconds=3600, maximum_retry_attempts=3
+                ),
+            ),
+        )
+        self.scheduler_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="InvokeTheAnalysisOnly", actions=["lambda:InvokeFunction"], resources=[self.function.function_arn]
+            )
+        )
+        self._allow_sending_failures(self.scheduler_role, data_key)
+        self.schedule.node.add_dependency(self.scheduler_role)
+
+    def _allow_sending_failures(self, role: iam.Role, data_key: kms.IKey) -> None:
+        """Send to the dead-letter queue, encrypted with the data key (SQS needs GenerateDataKey and Decrypt from
+        a producer of a KMS-encrypted queue, SQS developer guide "Key management"). Written out instead of
+        ``Queue.grant_send_messages``, whose key grant adds ``kms:ReEncrypt*`` and ``kms:GenerateDataKey*``.
+        Scheduler also decrypts the schedule's input with its execution role, as aws-cdk-lib's ``Schedule``
+        grants for its ``key``.
+        """
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SendFailedRuns", actions=["sqs:SendMessage"], resources=[self.dead_letter_queue.queue_arn]
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="EncryptFailedRuns", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[data_key.key_arn]
+            )
+        )
+
+    def _grant_data_access(
+        self,
+        capture: S3Location,
+        capture_key: kms.IKey,
+        reports: S3Location,
+        baseline: S3Location,
+        data_key: kms.IKey,
+    ) -> None:
+        # The endpoint's own folders. An endpoint name that another stack resolves at deploy time becomes "*" here:
+        # the capture prefix belongs to that one endpoint anyway, and the reports folder is the schedule's.
+        endpoint = "*" if Token.is_unresolved(self.endpoint_name) else self.endpoint_name
+        endpoint_capture = S3Location(bucket=capture.bucket, key=f"{capture.key}/{endpoint}/")
+        endpoint_capture.grant_read_and_list(self.role)
+        capture_key.grant_decrypt(self.role)
+        S3Location(bucket=baseline.bucket, key=f"{baseline.key}/").grant_read_and_list(self.role)
+        own_reports = S3Location(bucket=reports.bucket, key=f"{reports.key}/{endpoint}/{self.schedule_name}/")
+        own_reports.grant_read_and_list(self.role)
+        own_reports.grant_write(self.role)
+
+    def metric_failed_runs(self) -> cloudwatch.Metric:
+        """Runs that failed after every retry (or that Scheduler could not deliver): messages in the queue."""
+        return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=Duration.minutes(5), statistic="Maximum"
+        )
+
+
+@jsii.implements(lambda_.IDestination)
+class _QueueWithoutGrant:
+    """An on-failure destination that grants nothing: the role's statements are written out by the caller."""
+
+    def __init__(self, queue_arn: str) -> None:
+        self._queue_arn = queue_arn
+
+    def bind(
+        self, _scope: Construct, _fn: lambda_.IFunction, *, type: lambda_.DestinationType | None = None
+    ) -> lambda_.DestinationConfig:
+        return lambda_.DestinationConfig(destination=self._queue_arn)

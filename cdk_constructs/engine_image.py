@@ -1,0 +1,67 @@
+"""The drift engine's container image: one asset for every entry point of the builtin engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import IgnoreMode
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
+#: The image's recipe, written with the engine (``drift_engine/Dockerfile``); its build context is the
+#: repository root, so that it can copy the engine and the functions that run it.
+DOCKERFILE = "drift_engine/Dockerfile"
+
+#: What the build context holds, as Docker ignore rules: nothing but the engine, the functions that run it
+#: and the demo's feature names. Staging copies only these files into the cloud assembly, and the asset's
+#: hash (so the image tag) changes only when one of them does, not on every edit of a test or a stack.
+BUILD_CONTEXT = (
+    "*",
+    "!drift_engine",
+    "!lambdas/__init__.py",
+    "!lambdas/drift_analysis",
+    "!lambdas/engine_baseline",
+    "!lambdas/violation_metric",
+    "!demo/__init__.py",
+    "!demo/features.py",
+    "**/__pycache__",
+    "**/*.pyc",
+)
+
+
+class EngineImage(Construct):
+    """The engine image as a CDK asset, built and pushed by ``cdk deploy``; synth only stages its files.
+
+    One image serves the hourly analysis function, the baseline custom resource and the baseline Processing
+    job: each picks its entry point (``cmd`` for a function, the job's container entrypoint). Two stacks that
+    each build an ``EngineImage`` get the same asset, built and pushed once.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.asset = ecr_assets.DockerImageAsset(
+            self,
+            "Asset",
+            directory=str(REPOSITORY_ROOT),
+            file=DOCKERFILE,
+            exclude=list(BUILD_CONTEXT),
+            ignore_mode=IgnoreMode.DOCKER,
+            platform=ecr_assets.Platform.LINUX_AMD64,
+        )
+
+    @property
+    def image_uri(self) -> str:
+        return self.asset.image_uri
+
+    def function_code(self, handler: str) -> lambda_.DockerImageCode:
+        """The image as a Lambda function's code, running ``handler`` (``module.function``)."""
+        return lambda_.DockerImageCode.from_ecr(
+            self.asset.repository, tag_or_digest=self.asset.image_tag, cmd=[handler]
+        )
+
+    def grant_pull(self, grantee: iam.IGrantable) -> iam.Grant:
+        """What a SageMaker job's role needs to start a container from the image."""
+        return self.asset.repository.grant_pull(grantee)
