@@ -25,10 +25,14 @@ from cdk_constructs.s3_location import S3Location
 
 #: The function's entry point in the engine image (``lambdas/drift_analysis/handler.py``).
 HANDLER = "lambdas.drift_analysis.handler.lambda_handler"
-#: What the schedule sends: EventBridge Scheduler replaces the context attribute with the time the run was
-#: scheduled for (Scheduler user guide, "Adding context attributes"), and the function analyzes the hour
-#: before it, as Model Monitor analyzes the hour before each execution.
-SCHEDULED_TIME_INPUT = '{"scheduledTime": "<aws.scheduler.scheduled-time>"}'
+#: What the schedule sends: EventBridge Scheduler replaces the context attributes with the time the run was
+#: scheduled for, the execution's id and the delivery attempt (Scheduler user guide, "Adding context
+#: attributes"); the function analyzes the hour before the scheduled time, as Model Monitor analyzes the hour
+#: before each execution. Only ``scheduledTime`` is required; the other two go to the logs.
+SCHEDULED_TIME_INPUT = (
+    '{"scheduledTime": "<aws.scheduler.scheduled-time>", "executionId": "<aws.scheduler.execution-id>", '
+    '"attemptNumber": "<aws.scheduler.attempt-number>"}'
+)
 #: Lambda's limits for a function (Lambda developer guide, "Lambda quotas"): memory 128-10240 MB, 900 s.
 MEMORY_RANGE_MB = (128, 10240)
 MAX_TIMEOUT = Duration.minutes(15)
@@ -48,8 +52,9 @@ class BuiltinDriftAnalysis(Construct):
 
     Scheduler invokes asynchronously: Lambda retries a failed run twice, then sends the event to
     :attr:`dead_letter_queue`, which also receives what Scheduler could not deliver. The function's role may
-    read only the capture folder of the endpoint and the baseline, write only the schedule's reports
-    folder, and put metrics only in the two namespaces; the scheduler's role may invoke only this function.
+    read only the capture folder of the endpoint and the baseline, write only the endpoint's reports folder
+    (the schedule's runs and ``ops run-now``'s), and put metrics only in the drift namespace (the run metrics
+    go out as embedded metric format in the logs); the scheduler's role may invoke only this function.
 
     :param engine_image: the engine image the function runs.
     :param endpoint_name: the monitored endpoint.
@@ -102,7 +107,8 @@ class BuiltinDriftAnalysis(Construct):
         # Named like a Model Monitor schedule: unique per stack and construct path, lower case, at most 63
         # characters, so it is a valid MonitoringSchedule dimension and a valid Scheduler name (64).
         self.schedule_name = Names.unique_resource_name(self, max_length=63, separator="-").lower()
-        self.reports_s3_uri = f"{reports.uri}/{endpoint_name}/{self.schedule_name}"
+        #: Where the reports go: ``<reports_s3_uri>/<endpoint>/<schedule>/yyyy/mm/dd/hh/``, as Model Monitor's.
+        self.reports_s3_uri = reports.uri
         #: What the function publishes, read by the alarms and the dashboard.
         self.metrics = DataQualityMetrics(
             endpoint_name=endpoint_name, schedule_name=self.schedule_name, namespace=drift_metrics_namespace
@@ -116,18 +122,20 @@ class BuiltinDriftAnalysis(Construct):
         self._grant_data_access(capture, capture_key, reports, baseline, data_key)
         self.role.add_to_policy(
             iam.PolicyStatement(
-                sid="PutDriftAndRunMetrics",
+                sid="PutDriftMetrics",
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
                 conditions={
-                    "StringEquals": {"cloudwatch:namespace": [drift_metrics_namespace, violation_metrics_namespace]}
+                    # The run metrics (violation percentage, health) go out as embedded metric format in the
+                    # function's logs, which needs no CloudWatch permission.
+                    "StringEquals": {"cloudwatch:namespace": drift_metrics_namespace}
                 },
             )
         )
         acknowledge(
             self.role,
             "cloudwatch:PutMetricData supports no resource-level permissions (Service Authorization Reference); "
-            "the statement is limited to the two namespaces with the cloudwatch:namespace condition key.",
+            "the statement is limited to the drift namespace with the cloudwatch:namespace condition key.",
             "AwsSolutions-IAM5[Resource::*]",
         )
 
@@ -170,7 +178,7 @@ class BuiltinDriftAnalysis(Construct):
             max_event_age=Duration.hours(1),
             on_failure=_QueueWithoutGrant(self.dead_letter_queue.queue_arn),
         )
-        self._allow_sending_failures(self.role, data_key)
+        self._allow_sending_failures(self.role, data_key)  # also what reading and writing reports needs
 
         stack = Stack.of(self)
         schedule_group_arn = stack.format_arn(service="scheduler", resource="schedule-group", resource_name="default")
@@ -229,7 +237,7 @@ class BuiltinDriftAnalysis(Construct):
         )
         role.add_to_policy(
             iam.PolicyStatement(
-                sid="EncryptFailedRuns", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[data_key.key_arn]
+                sid="UseDataKey", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[data_key.key_arn]
             )
         )
 
@@ -248,7 +256,8 @@ class BuiltinDriftAnalysis(Construct):
         endpoint_capture.grant_read_and_list(self.role)
         capture_key.grant_decrypt(self.role)
         S3Location(bucket=baseline.bucket, key=f"{baseline.key}/").grant_read_and_list(self.role)
-        own_reports = S3Location(bucket=reports.bucket, key=f"{reports.key}/{endpoint}/{self.schedule_name}/")
+        # The endpoint's reports folder: the schedule's runs, and one-time runs (``ops run-now``) named apart.
+        own_reports = S3Location(bucket=reports.bucket, key=f"{reports.key}/{endpoint}/")
         own_reports.grant_read_and_list(self.role)
         own_reports.grant_write(self.role)
 

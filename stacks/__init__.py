@@ -60,6 +60,7 @@ def build_stacks(app: App, settings: Settings) -> StageStacks:
         capture_key=endpoint.endpoint.capture_key,
         capture_prefix=endpoint.endpoint.capture_prefix,
         data_bucket_name=baseline.data_bucket_name_export.import_value,
+        data_bucket_reference=baseline.storage.bucket.bucket_name,
         data_key=baseline.storage.encryption_key,
         statistics_uri=baseline.baseline.statistics_uri,
         constraints_uri=baseline.baseline.constraints_uri,

@@ -38,7 +38,12 @@ class MonitoringStack(Stack):
     """Watches the endpoint against its baseline on a schedule and tells people when something is wrong.
 
     Everything it needs from the other stacks arrives as plain attributes (names, buckets, keys, URIs), so
-    the same stack can watch an endpoint that another app deployed.
+    the same stack can watch an endpoint that another app deployed. ``monitoring_engine`` chooses what
+    analyzes each hour: Model Monitor's schedule, or the builtin engine's function (no Model Monitor resource);
+    the alarms, the dashboard and the retrain trigger are built the same way from what either publishes.
+
+    :param data_bucket_reference: the data bucket's name as a reference to the baseline stack's resource, for
+        outputs (an output may not re-export an import). Default: ``data_bucket_name``.
     """
 
     def __init__(
@@ -55,6 +60,7 @@ class MonitoringStack(Stack):
         data_key: kms.IKey,
         statistics_uri: str,
         constraints_uri: str,
+        data_bucket_reference: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -70,6 +76,7 @@ class MonitoringStack(Stack):
                 capture=S3Location(bucket=capture_bucket_name, key=capture_prefix.strip("/")),
                 capture_key=capture_key,
                 data_bucket_name=data_bucket.bucket_name,
+                data_bucket_reference=data_bucket_reference or data_bucket.bucket_name,
                 data_key=data_key,
                 statistics_uri=statistics_uri,
                 constraints_uri=constraints_uri,
@@ -190,6 +197,7 @@ class MonitoringStack(Stack):
         capture: S3Location,
         capture_key: kms.IKey,
         data_bucket_name: str,
+        data_bucket_reference: str,
         data_key: kms.IKey,
         statistics_uri: str,
         constraints_uri: str,
@@ -213,7 +221,8 @@ class MonitoringStack(Stack):
             drift_metrics_namespace=settings.drift_metrics_namespace,
         )
         CfnOutput(self, "DriftAnalysisFunctionName", value=self.analysis.function.function_name)
-        CfnOutput(self, "ReportsS3Uri", value=self.analysis.reports_s3_uri)
+        # An output may not re-export an import (cfn-lint W6001): the bucket's name as a plain reference here.
+        CfnOutput(self, "ReportsS3Uri", value=S3Location(bucket=data_bucket_reference, key=REPORTS_PREFIX).uri)
         return self.analysis.metrics, self.analysis.violations, self.analysis.metric_failed_runs()
 
     def _retrain_pipeline(

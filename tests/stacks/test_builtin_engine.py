@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import json
+import re
 from typing import Any
 
 import pytest
 
 from settings import MODEL_MONITOR_METRICS_NAMESPACE, Settings, SettingsError, load_settings
+from tests.synth import Synthesized, synth_stage
 
 
 def settings_with(**overrides: Any) -> Settings:
@@ -80,3 +84,307 @@ def test_only_the_builtin_engine_chooses_the_metrics_namespace() -> None:
         settings_with(drift_metrics_namespace="ModelMonitorAsCode/DataMetrics")
     assert "only monitoring_engine 'builtin' can choose" in str(error.value)
     assert "\n" not in str(error.value)
+
+
+# --- the builtin stage's templates --------------------------------------------------------------------------
+
+#: Every builtin setting changed at once, on a schedule every two hours.
+BUILTIN_OVERRIDES: tuple[tuple[str, str], ...] = (
+    ("monitoring_engine", "builtin"),
+    ("schedule_expression", "cron(0 1/2 ? * * *)"),
+    ("analysis_memory_mb", "3008"),
+    ("analysis_timeout_seconds", "600"),
+    ("drift_metrics_namespace", "ModelMonitorAsCode/DataMetrics"),
+)
+
+
+@pytest.fixture(scope="module")
+def builtin() -> Synthesized:
+    return synth_stage("builtin")
+
+
+@pytest.fixture(scope="module")
+def monitoring(builtin: Synthesized) -> dict[str, Any]:
+    return builtin.template_json("Monitoring")
+
+
+@pytest.fixture(scope="module")
+def overridden() -> Synthesized:
+    return synth_stage("default", BUILTIN_OVERRIDES)
+
+
+def of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {key: value for key, value in template["Resources"].items() if value["Type"] == resource_type}
+
+
+def the_one(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
+    (found,) = of_type(template, resource_type).items()
+    return found[0], found[1]["Properties"]
+
+
+def role_statements(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    role = template["Resources"][role_id]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    assert "Policies" not in role
+    return [
+        statement
+        for policy in of_type(template, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def joined_text(value: Any) -> str:
+    """An ARN built with Fn::Join, with each intrinsic shown as ``<…>``: enough to read its literal parts."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        return "".join(joined_text(part) for part in value["Fn::Join"][1])
+    return "<" + str(next(iter(value))) + ">"
+
+
+def test_builtin_mode_builds_no_model_monitor_resource(monitoring: dict[str, Any]) -> None:
+    types = {resource["Type"] for resource in monitoring["Resources"].values()}
+    assert not {t for t in types if t.startswith("AWS::SageMaker::")}
+    assert not {t for t in types if t.startswith("Custom::")}  # no schedule guard
+    # The only EventBridge rule is the retrain trigger's: no rule waits for processing jobs to end.
+    for rule in of_type(monitoring, "AWS::Events::Rule").values():
+        assert rule["Properties"]["EventPattern"]["source"] == ["aws.cloudwatch"]
+
+
+def test_the_schedule_sends_the_scheduled_time_to_the_function_at_a_fixed_minute(
+    monitoring: dict[str, Any], overridden: Synthesized
+) -> None:
+    _, schedule = the_one(monitoring, "AWS::Scheduler::Schedule")
+    function_id, _ = the_one(monitoring, "AWS::Lambda::Function")
+    assert schedule["ScheduleExpression"] == "cron(0 * ? * * *)"
+    assert schedule["ScheduleExpressionTimezone"] == "UTC"
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert schedule["State"] == "ENABLED"
+    assert "Fn::GetStackOutput" in schedule["KmsKeyArn"] or "Fn::ImportValue" in schedule["KmsKeyArn"]
+    target = schedule["Target"]
+    assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert json.loads(target["Input"])["scheduledTime"] == "<aws.scheduler.scheduled-time>"
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    queue_id = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    assert monitoring["Resources"][queue_id]["Type"] == "AWS::SQS::Queue"
+    # The schedule follows the setting, validated like Model Monitor's.
+    _, other = the_one(overridden.template_json("Monitoring"), "AWS::Scheduler::Schedule")
+    assert other["ScheduleExpression"] == "cron(0 1/2 ? * * *)"
+
+
+def test_the_scheduler_role_may_invoke_only_that_function(monitoring: dict[str, Any]) -> None:
+    _, schedule = the_one(monitoring, "AWS::Scheduler::Schedule")
+    function_id, _ = the_one(monitoring, "AWS::Lambda::Function")
+    role_id = schedule["Target"]["RoleArn"]["Fn::GetAtt"][0]
+    (trust,) = monitoring["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert set(trust["Condition"]["StringEquals"]) == {"aws:SourceAccount", "aws:SourceArn"}
+    assert joined_text(trust["Condition"]["StringEquals"]["aws:SourceArn"]).endswith(":schedule-group/default")
+    statements = role_statements(monitoring, role_id)
+    invoke = [s for s in statements if "lambda:InvokeFunction" in as_list(s["Action"])]
+    assert invoke == [
+        {
+            "Sid": "InvokeTheAnalysisOnly",
+            "Action": "lambda:InvokeFunction",
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [function_id, "Arn"]},
+        }
+    ]
+    queue_id = schedule["Target"]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    actions = {action: s["Resource"] for s in statements for action in as_list(s["Action"])}
+    assert actions == {
+        "lambda:InvokeFunction": {"Fn::GetAtt": [function_id, "Arn"]},
+        "sqs:SendMessage": {"Fn::GetAtt": [queue_id, "Arn"]},
+        "kms:Decrypt": schedule["KmsKeyArn"],
+        "kms:GenerateDataKey": schedule["KmsKeyArn"],
+    }
+
+
+def test_the_function_role_reads_capture_and_baseline_writes_reports_and_puts_drift_metrics_only(
+    monitoring: dict[str, Any], overridden: Synthesized
+) -> None:
+    function_id, function = the_one(monitoring, "AWS::Lambda::Function")
+    statements = role_statements(monitoring, function["Role"]["Fn::GetAtt"][0])
+    assert all(s["Effect"] == "Allow" for s in statements)
+    actions = {action for s in statements for action in as_list(s["Action"])}
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "s3:PutObject",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+        "cloudwatch:PutMetricData",
+        "sqs:SendMessage",
+    }
+    reads = {joined_text(r) for s in statements if s["Action"] == "s3:GetObject" for r in as_list(s["Resource"])}
+    assert reads == {
+        "arn:<Ref>:s3:::<Fn::ImportValue>/datacapture/*/*",
+        "arn:<Ref>:s3:::<Fn::ImportValue>/baseline/*",
+        "arn:<Ref>:s3:::<Fn::ImportValue>/monitoring-reports/*/*",
+    }
+    (write,) = [s for s in statements if s["Action"] == "s3:PutObject"]
+    assert [joined_text(r) for r in as_list(write["Resource"])] == [
+        "arn:<Ref>:s3:::<Fn::ImportValue>/monitoring-reports/*/*"
+    ]
+    listed = sorted(
+        prefix
+        for s in statements
+        if s["Action"] == "s3:ListBucket"
+        for prefix in s["Condition"]["StringLike"]["s3:prefix"]
+    )
+    assert listed == [
+        "baseline/",
+        "baseline/*",
+        "datacapture/*/",
+        "datacapture/*/*",
+        "monitoring-reports/*/",
+        "monitoring-reports/*/*",
+    ]
+    (metrics,) = [s for s in statements if s["Action"] == "cloudwatch:PutMetricData"]
+    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "aws/sagemaker/Endpoints/data-metrics"}}
+    # The namespace follows the setting, and so does the condition.
+    other = overridden.template_json("Monitoring")
+    _, other_function = the_one(other, "AWS::Lambda::Function")
+    (other_metrics,) = [
+        s
+        for s in role_statements(other, other_function["Role"]["Fn::GetAtt"][0])
+        if s["Action"] == "cloudwatch:PutMetricData"
+    ]
+    assert other_metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "ModelMonitorAsCode/DataMetrics"}}
+    assert function_id
+
+
+def test_the_function_runs_the_engine_image_with_the_runtime_s_settings(
+    monitoring: dict[str, Any], overridden: Synthesized
+) -> None:
+    from lambdas.drift_analysis import config
+
+    _, function = the_one(monitoring, "AWS::Lambda::Function")
+    assert function["PackageType"] == "Image"
+    assert function["ImageConfig"]["Command"] == ["lambdas.drift_analysis.handler.lambda_handler"]
+    assert callable(importlib.import_module("lambdas.drift_analysis.handler").lambda_handler)
+    assert (function["MemorySize"], function["Timeout"]) == (1769, 900)
+    environment = function["Environment"]["Variables"]
+    required = {
+        config.ENV_ENDPOINT_NAME,
+        config.ENV_MONITORING_SCHEDULE_NAME,
+        config.ENV_CAPTURE_S3_URI,
+        config.ENV_REPORTS_S3_URI,
+        config.ENV_BASELINE_STATISTICS_URI,
+        config.ENV_BASELINE_CONSTRAINTS_URI,
+        config.ENV_DRIFT_METRICS_NAMESPACE,
+        config.ENV_METRICS_NAMESPACE,
+    }
+    assert required <= set(environment)
+    assert environment[config.ENV_DRIFT_METRICS_NAMESPACE] == "aws/sagemaker/Endpoints/data-metrics"
+    assert environment[config.ENV_METRICS_NAMESPACE] == "ModelMonitorAsCode"
+    assert joined_text(environment[config.ENV_CAPTURE_S3_URI]) == "s3://<Fn::ImportValue>/datacapture"
+    assert joined_text(environment[config.ENV_REPORTS_S3_URI]) == "s3://<Fn::ImportValue>/monitoring-reports"
+    # Retries land in the dead-letter queue, within the hour the run belongs to.
+    _, invoke_config = the_one(monitoring, "AWS::Lambda::EventInvokeConfig")
+    assert invoke_config["MaximumRetryAttempts"] == 2
+    assert invoke_config["MaximumEventAgeInSeconds"] == 3600
+    queue_id = invoke_config["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    queue = monitoring["Resources"][queue_id]["Properties"]
+    assert "KmsMasterKeyId" in queue
+    _, other = the_one(overridden.template_json("Monitoring"), "AWS::Lambda::Function")
+    assert (other["MemorySize"], other["Timeout"]) == (3008, 600)
+
+
+def test_the_schedule_name_is_the_dimension_the_alarms_read_and_the_output_ops_reads(
+    builtin: Synthesized, monitoring: dict[str, Any]
+) -> None:
+    from lambdas.drift_analysis import config
+
+    _, schedule = the_one(monitoring, "AWS::Scheduler::Schedule")
+    _, function = the_one(monitoring, "AWS::Lambda::Function")
+    name = schedule["Name"]
+    assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", name)
+    assert function["Environment"]["Variables"][config.ENV_MONITORING_SCHEDULE_NAME] == name
+    outputs = monitoring["Outputs"]
+    assert outputs["MonitoringScheduleName"]["Value"] == name
+    assert outputs["MonitoringEngine"]["Value"] == "builtin"
+    assert outputs["DriftAnalysisFunctionName"]["Value"] == {"Ref": the_one(monitoring, "AWS::Lambda::Function")[0]}
+    # ReportsS3Uri names the same folder as the function's REPORTS_S3_URI: the bucket of the baseline stack,
+    # imported by the function, referenced by the output (an output may not re-export an import).
+    assert joined_text(outputs["ReportsS3Uri"]["Value"]) == "s3://<Fn::GetStackOutput>/monitoring-reports"
+    (reference,) = [part for part in outputs["ReportsS3Uri"]["Value"]["Fn::Join"][1] if isinstance(part, dict)]
+    baseline = builtin.template_json("Baseline")
+    (bucket_output,) = [
+        output
+        for output in baseline["Outputs"].values()
+        if output.get("Export", {}).get("Name") == "model-monitor-builtin-monitoring-data-bucket"
+    ]
+    assert bucket_output["Value"]["Ref"] in reference["Fn::GetStackOutput"]["OutputName"]
+    imported = function["Environment"]["Variables"][config.ENV_REPORTS_S3_URI]["Fn::Join"][1][1]
+    assert imported == {"Fn::ImportValue": "model-monitor-builtin-monitoring-data-bucket"}
+    for alarm in of_type(monitoring, "AWS::CloudWatch::Alarm").values():
+        dimensions = {d["Name"]: d["Value"] for d in alarm["Properties"].get("Dimensions", [])}
+        if "MonitoringSchedule" in dimensions:
+            assert dimensions["MonitoringSchedule"] == name
+
+
+def alarm_shapes(synthesized: Synthesized) -> dict[str, Any]:
+    """Each alarm by logical id, with the two values that differ between stages written as placeholders: the
+    schedule's name (a dimension value) and the stage's name (in stack names and tags)."""
+    template = synthesized.template_json("Monitoring")
+    alarms = {key: alarm["Properties"] for key, alarm in of_type(template, "AWS::CloudWatch::Alarm").items()}
+    text = json.dumps(alarms).replace(template["Outputs"]["MonitoringScheduleName"]["Value"], "<schedule>")
+    shapes: dict[str, Any] = json.loads(text.replace(f"-{synthesized.settings.stage}-", "-<stage>-"))
+    for alarm in shapes.values():
+        alarm["Tags"] = [tag for tag in alarm["Tags"] if tag["Key"] != "stage"]
+    return shapes
+
+
+def test_alarms_dashboard_and_retrain_trigger_are_the_same_on_both_engines(
+    builtin: Synthesized, monitoring: dict[str, Any]
+) -> None:
+    model_monitor = synth_stage("default").template_json("Monitoring")
+    builtin_alarms = alarm_shapes(builtin)
+    model_monitor_alarms = alarm_shapes(synth_stage("default"))
+    # The builtin engine adds one alarm: runs that failed for good, on the dead-letter queue's depth.
+    (extra,) = set(builtin_alarms) - set(model_monitor_alarms)
+    assert builtin_alarms.pop(extra)["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert builtin_alarms == model_monitor_alarms
+    # The dashboard draws the same widgets from the same metrics (the schedule's name aside).
+    _, dashboard = the_one(monitoring, "AWS::CloudWatch::Dashboard")
+    _, mm_dashboard = the_one(model_monitor, "AWS::CloudWatch::Dashboard")
+    body = json.dumps(dashboard["DashboardBody"])
+    assert body.count("feature_baseline_drift_") == json.dumps(mm_dashboard["DashboardBody"]).count(
+        "feature_baseline_drift_"
+    )
+    assert "ViolationPercentage" in body
+    # The retrain trigger reacts to the same violation alarm.
+    rules = [r["Properties"] for r in of_type(monitoring, "AWS::Events::Rule").values()]
+    mm_rules = [r["Properties"] for r in of_type(model_monitor, "AWS::Events::Rule").values()]
+    assert [r["EventPattern"]["detail-type"] for r in rules] == [
+        r["EventPattern"]["detail-type"] for r in mm_rules if r["EventPattern"]["source"] == ["aws.cloudwatch"]
+    ]
+
+
+def test_the_engine_image_stages_only_the_engine_and_its_functions(builtin: Synthesized) -> None:
+    manifests = [json.loads(path.read_text(encoding="utf-8")) for path in builtin.directory.glob("*.assets.json")]
+    directories = {
+        image["source"]["directory"]
+        for manifest in manifests
+        for image in manifest.get("dockerImages", {}).values()
+        if image["source"].get("dockerFile") == "drift_engine/Dockerfile"
+    }
+    (directory,) = directories
+    staged = {
+        str(path.relative_to(builtin.directory / directory))
+        for path in (builtin.directory / directory).rglob("*")
+        if path.is_file()
+    }
+    assert "drift_engine/Dockerfile" in staged
+    assert "lambdas/drift_analysis/handler.py" in staged
+    assert "lambdas/violation_metric/violations.py" in staged
+    assert {path.split("/")[0] for path in staged} <= {"drift_engine", "lambdas", "demo"}
+    assert not [path for path in staged if "__pycache__" in path or path.startswith("lambdas/baseline/")]

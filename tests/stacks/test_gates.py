@@ -59,3 +59,9 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 def test_template_matches_snapshot(stack_id: str, snapshot_json: SnapshotAssertion) -> None:
     """Review a template change in the snapshot diff; update with ``pytest --snapshot-update``."""
     assert mask_asset_hashes(synth_stage("default").template_json(stack_id)) == snapshot_json
+
+
+@pytest.mark.parametrize("stack_id", ["Baseline", "Monitoring"])
+def test_builtin_engine_template_matches_snapshot(stack_id: str, snapshot_json: SnapshotAssertion) -> None:
+    """The stage with ``monitoring_engine: builtin`` (its endpoint stack is the default one's, renamed)."""
+    assert mask_asset_hashes(synth_stage("builtin").template_json(stack_id)) == snapshot_json
