@@ -225,13 +225,13 @@ def test_the_function_role_reads_capture_and_baseline_writes_reports_and_puts_dr
     }
     reads = {joined_text(r) for s in statements if s["Action"] == "s3:GetObject" for r in as_list(s["Resource"])}
     assert reads == {
-        "arn:<Ref>:s3:::<Fn::ImportValue>/datacapture/*/*",
+        "arn:<Ref>:s3:::<Fn::ImportValue>/datacapture/model-monitor-builtin/*",
         "arn:<Ref>:s3:::<Fn::ImportValue>/baseline/*",
-        "arn:<Ref>:s3:::<Fn::ImportValue>/monitoring-reports/*/*",
+        "arn:<Ref>:s3:::<Fn::ImportValue>/monitoring-reports/model-monitor-builtin/*",
     }
     (write,) = [s for s in statements if s["Action"] == "s3:PutObject"]
     assert [joined_text(r) for r in as_list(write["Resource"])] == [
-        "arn:<Ref>:s3:::<Fn::ImportValue>/monitoring-reports/*/*"
+        "arn:<Ref>:s3:::<Fn::ImportValue>/monitoring-reports/model-monitor-builtin/*"
     ]
     listed = sorted(
         prefix
@@ -242,10 +242,10 @@ def test_the_function_role_reads_capture_and_baseline_writes_reports_and_puts_dr
     assert listed == [
         "baseline/",
         "baseline/*",
-        "datacapture/*/",
-        "datacapture/*/*",
-        "monitoring-reports/*/",
-        "monitoring-reports/*/*",
+        "datacapture/model-monitor-builtin/",
+        "datacapture/model-monitor-builtin/*",
+        "monitoring-reports/model-monitor-builtin/",
+        "monitoring-reports/model-monitor-builtin/*",
     ]
     (metrics,) = [s for s in statements if s["Action"] == "cloudwatch:PutMetricData"]
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "aws/sagemaker/Endpoints/data-metrics"}}
@@ -333,11 +333,11 @@ def test_the_schedule_name_is_the_dimension_the_alarms_read_and_the_output_ops_r
 
 def alarm_shapes(synthesized: Synthesized) -> dict[str, Any]:
     """Each alarm by logical id, with the two values that differ between stages written as placeholders: the
-    schedule's name (a dimension value) and the stage's name (in stack names and tags)."""
+    schedule's name (a dimension value) and the stage's name (in the endpoint's name, stack names and tags)."""
     template = synthesized.template_json("Monitoring")
     alarms = {key: alarm["Properties"] for key, alarm in of_type(template, "AWS::CloudWatch::Alarm").items()}
     text = json.dumps(alarms).replace(template["Outputs"]["MonitoringScheduleName"]["Value"], "<schedule>")
-    shapes: dict[str, Any] = json.loads(text.replace(f"-{synthesized.settings.stage}-", "-<stage>-"))
+    shapes: dict[str, Any] = json.loads(text.replace(synthesized.settings.stack_prefix, "<name>-<stage>"))
     for alarm in shapes.values():
         alarm["Tags"] = [tag for tag in alarm["Tags"] if tag["Key"] != "stage"]
     return shapes
