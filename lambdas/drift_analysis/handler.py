@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -58,6 +58,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     request = parse_request(event)
     logger.append_keys(window_start=request.start.isoformat(), window_end=request.end.isoformat())
     clients = aws_clients()
+    now = datetime.now(UTC)
     result = run_analysis(
         request,
         settings,
@@ -65,7 +66,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         publisher=CloudWatchPublisher(clients.cloudwatch),
         metrics=metrics,
         attempt_id=context.aws_request_id,
-        now=datetime.now(UTC),
+        now=now,
+        # A retry may take the hour over once this invocation's time is up (it timed out or died).
+        deadline=now + timedelta(milliseconds=context.get_remaining_time_in_millis()),
     )
     outcome = result.to_json()
     if result.status == "failed":

@@ -140,11 +140,14 @@ def run_analysis(
     metrics: RunMetrics,
     attempt_id: str,
     now: datetime,
+    deadline: datetime | None = None,
 ) -> RunResult:
     """Claim the hour, analyze it, write the reports, publish; see the module docstring for the end states."""
     folder = reports_location(settings, request)
     window = {"window_start": _iso(request.start), "window_end": _iso(request.end)}
-    claim = runs.claim_run(s3, folder.child(runs.RUN_FILE), attempt_id=attempt_id, window=window, now=now)
+    claim = runs.claim_run(
+        s3, folder.child(runs.RUN_FILE), attempt_id=attempt_id, window=window, now=now, deadline=deadline
+    )
     if not claim.owned:
         return RunResult(
             status="duplicate",

@@ -11,9 +11,12 @@ noticed before anything is published::
     running ──► publishing ──► completed | no-data | failed      (final: never run again)
        └──► error   (an AWS error before publishing: the owner gives the hour up, a retry takes it over)
 
-A ``running`` claim older than :data:`STALE_AFTER` belongs to an attempt that died (Lambda's longest run is 15
-minutes), so a retry takes it over too. A ``publishing`` claim is never taken over: its metrics may already be
-out, and not publishing them twice is the promise. ``ops status`` lists these objects as the builtin runs.
+A ``running`` claim past its ``deadline`` (the owner's invocation deadline, from the Lambda context) belongs to an
+attempt that timed out or died, so a retry takes it over too; a claim without a deadline is given
+:data:`STALE_AFTER` (Lambda's longest run is 15 minutes). Lambda retries a failed asynchronous invocation about a
+minute and then two minutes later, so the deadline, not a fixed 20 minutes, is what lets a retry after a timeout
+run. A ``publishing`` claim is never taken over: its metrics may already be out, and not publishing them twice is
+the promise. ``ops status`` lists these objects as the builtin runs.
 """
 
 from __future__ import annotations
@@ -60,9 +63,19 @@ class Claim:
     owned: bool
 
 
-def claim_run(s3: Any, location: S3Location, *, attempt_id: str, window: dict[str, str], now: datetime) -> Claim:
+def claim_run(
+    s3: Any,
+    location: S3Location,
+    *,
+    attempt_id: str,
+    window: dict[str, str],
+    now: datetime,
+    deadline: datetime | None = None,
+) -> Claim:
     """Create the claim, or take over a dead one; else return the other attempt's claim (``owned=False``)."""
     record = {"status": RUNNING, "attempt_id": attempt_id, "started_at": _iso(now), **window}
+    if deadline is not None:
+        record["deadline"] = _iso(deadline)
     try:
         return Claim(location, record, put_json(s3, location, record, create_only=True), owned=True)
     except PreconditionFailedError:
@@ -102,12 +115,16 @@ def _abandoned(record: dict[str, Any], now: datetime) -> bool:
     if status != RUNNING:
         return False
     try:
-        started = datetime.fromisoformat(str(record.get("started_at")))
+        if "deadline" in record:
+            return now > _parse(record["deadline"])
+        return now - _parse(record.get("started_at")) > STALE_AFTER
     except ValueError:
         return True
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=UTC)
-    return now - started > STALE_AFTER
+
+
+def _parse(value: object) -> datetime:
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _iso(moment: datetime) -> str:

@@ -54,6 +54,9 @@ class FakeLambdaContext:
     invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:drift-analysis"
     aws_request_id: str = "request-1"
 
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
 
 @pytest.fixture(autouse=True)
 def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

@@ -155,6 +155,8 @@ def test_a_retry_never_publishes_twice(
     [
         ({"status": "running", "started_at": "2024-06-11T14:00:05Z"}, False),  # alive (now is 14:05)
         ({"status": "running", "started_at": "2024-06-11T13:30:00Z"}, True),  # stale: its attempt died
+        ({"status": "running", "started_at": "2024-06-11T14:00:05Z", "deadline": "2024-06-11T14:04:00Z"}, True),
+        ({"status": "running", "started_at": "2024-06-11T13:30:00Z", "deadline": "2024-06-11T14:10:00Z"}, False),
         ({"status": "error", "started_at": "2024-06-11T14:00:05Z"}, True),  # given up after an AWS error
         ({"status": "publishing", "started_at": "2024-06-11T13:00:00Z"}, False),  # metrics may be out
     ],
