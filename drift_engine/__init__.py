@@ -13,7 +13,10 @@ The public API, for the CLI and for other runners (Spark's ``mapInArrow``, a Lam
 * :func:`parse_statistics`, :func:`parse_constraints` (baselines from the analyzer or this engine);
 * :func:`analyze_profile` (current profile + baseline → :class:`Analysis`), :func:`metric_data`;
 * readers: :func:`iter_csv_batches`, :func:`iter_jsonl_batches`, :func:`iter_capture_file` (column-wise),
-  :func:`iter_capture_batches` (per line); per file: :func:`profile_dataset_file`, :func:`profile_capture_file`.
+  :func:`iter_capture_batches` (per line); per file: :func:`profile_dataset_file`, :func:`profile_capture_file`
+  (a path, or the file's bytes);
+* the S3 edge, :mod:`drift_engine.s3` (imported on its own: it needs botocore): capture objects of a window,
+  baseline files, writes that happen once (conditional puts).
 """
 
 from .capture import CaptureOptions, CaptureReadResult, iter_capture_batches, iter_capture_file
