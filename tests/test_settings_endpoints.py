@@ -70,6 +70,11 @@ def test_a_mixed_stage_the_demo_and_two_existing_endpoints() -> None:
     assert all(endpoint.settings.endpoints == () for endpoint in settings.endpoints)
 
 
+def test_an_entry_has_its_own_baseline_column_order() -> None:
+    settings = load({"churn": {**CHURN, "baseline_output_columns_position": "END"}, "demo": {}})
+    assert [endpoint.settings.baseline_output_columns_position for endpoint in settings.endpoints] == ["END", "START"]
+
+
 def test_one_value_of_one_entry_is_overridden_on_the_command_line() -> None:
     settings = load({"churn": CHURN}, overrides={"endpoints.churn.drift_threshold": "0.45"})
     assert settings.endpoints[0].settings.drift_threshold == 0.45
