@@ -56,15 +56,13 @@ __all__ = [
 
 _ROWS_PER_BATCH = 65536
 _CAPTURE_BLOCK_SIZE = 8 << 20
-_PAYLOAD = pa.struct(
-    [("observedContentType", pa.string()), ("mode", pa.string()), ("data", pa.string()), ("encoding", pa.string())]
-)
-#: What the compiled reader extracts from a capture line; other fields are ignored.
+_PAYLOAD = pa.struct([("observedContentType", pa.string()), ("data", pa.string()), ("encoding", pa.string())])
+#: What the compiled reader extracts from a capture line: only what the rows are made of. Other fields (``mode``,
+#: ``eventId``, ``eventVersion``) are skipped, which makes the reader about a third faster.
 _CAPTURE_SCHEMA = pa.schema(
     [
         ("captureData", pa.struct([("endpointInput", _PAYLOAD), ("endpointOutput", _PAYLOAD)])),
-        ("eventMetadata", pa.struct([("eventId", pa.string()), ("inferenceTime", pa.string())])),
-        ("eventVersion", pa.string()),
+        ("eventMetadata", pa.struct([("inferenceTime", pa.string())])),
     ]
 )
 _HOUR_FOLDER = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/(\d{2})/")

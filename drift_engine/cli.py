@@ -1,14 +1,15 @@
 """``python -m drift_engine baseline|analyze``: the engine on local files.
 
 Bad input (an unknown format, a missing baseline, an empty window, an unreadable file) ends with one line on
-stderr naming the problem and exit status 2, never a traceback. Progress goes to stderr, one line per file,
-unless ``--quiet``.
+stderr naming the problem and exit status 2, never a traceback. Progress goes to stderr (the first group of
+files, then at most one line every 5 seconds, and the last) unless ``--quiet``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,8 @@ from .statistics import StatisticsFileError, parse_statistics
 __all__ = ["main"]
 
 EXIT_BAD_INPUT = 2
+#: Seconds between progress lines on a long run.
+PROGRESS_SECONDS = 5.0
 
 
 class _UsageError(ValueError):
@@ -126,11 +129,18 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _progress(err: TextIO, quiet: bool) -> object:
+    """Progress lines on stderr: the first, then at most one every few seconds, and the last."""
     if quiet:
         return None
+    started = time.monotonic()
+    last = [float("-inf")]
 
     def report(done: int, total: int, records: int) -> None:
-        print(f"  {done}/{total} file(s), {records} record(s)", file=err, flush=True)
+        now = time.monotonic()
+        if done < total and now - last[0] < PROGRESS_SECONDS:
+            return
+        last[0] = now
+        print(f"  {done}/{total} file(s), {records} record(s), {now - started:.0f} s", file=err, flush=True)
 
     return report
 

@@ -1,13 +1,14 @@
 """The one-machine runner: files in, the three Model Monitor files out, every core used.
 
-Capture files: each file becomes one partial profile (read column-wise and profiled as its batches stream
-by), in a pool of worker processes when there is more than one file. Baseline datasets: this process reads
-(pyarrow's CSV and JSON readers parse with their own threads) and worker processes profile the batches, so one
-large file uses every core too. Either way the partial profiles are merged as a balanced tree in input order,
-and inputs under 16 MiB are profiled in this process (starting workers would cost more than it saves). The
-per-file functions (:func:`profile_dataset_file`, :func:`profile_capture_file`) and
-:func:`drift_engine.profile.profile_batch` are what a Spark runner maps over partitions;
-:func:`drift_engine.profile.merge_profiles` is its reduce.
+Capture files: consecutive files are grouped (a quarter of a worker's share, at most 32 MiB a group) and each
+group becomes one partial profile in a pool of worker processes, its files read column-wise and their rows
+profiled in batches of up to 65,536. Baseline datasets: this process reads (pyarrow's CSV and JSON readers
+parse with their own threads) and worker processes profile the batches, so one large file uses every core too.
+Either way the partial profiles are merged as a balanced tree in input order, and inputs under 16 MiB are
+profiled in this process (starting workers would cost more than it saves). The per-file functions
+(:func:`profile_dataset_file`, :func:`profile_capture_file`) and :func:`drift_engine.profile.profile_batch` are
+what other runners build on (:mod:`drift_engine.spark` maps them over partitions);
+:func:`drift_engine.profile.merge_profiles` is the reduce.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -41,6 +42,7 @@ __all__ = [
     "finish_analysis",
     "finish_baseline",
     "profile_capture_file",
+    "profile_capture_files",
     "profile_dataset_file",
     "run_analysis",
     "write_json",
@@ -51,6 +53,10 @@ DatasetFormat = Literal["csv", "jsonl"]
 Progress = Callable[[int, int, int], None]
 #: Below this many bytes in all, files are profiled in this process: starting workers would cost more.
 _PARALLEL_MIN_BYTES = 16 << 20
+#: Rows per profiled batch: small batches (one capture file's) are joined up to this many first.
+_BATCH_ROWS = 65536
+#: Largest group of capture files one worker task profiles.
+_GROUP_MAX_BYTES = 32 << 20
 
 
 class EngineInputError(ValueError):
@@ -94,6 +100,24 @@ def profile_capture_file(
     return profile
 
 
+def profile_capture_files(
+    paths: Sequence[Path], *, options: CaptureOptions, domains: dict[str, frozenset[str]] | None = None
+) -> DatasetProfile:
+    """The partial profile of several capture files, their rows profiled together in batches of up to 65,536.
+
+    A capture file holds a few thousand records; profiling each file's rows alone would pay the per-batch cost
+    (a few dozen compute calls per column) once per file instead of once per 65,536 rows.
+    """
+    result = CaptureReadResult()
+    batches = (
+        batch for path in paths if file_in_window(path, options) for batch in iter_capture_file(path, options, result)
+    )
+    profile = _fold(batches, domains)
+    profile.malformed += result.malformed
+    profile.records_outside_window += result.outside_window
+    return profile
+
+
 def build_baseline(
     paths: Sequence[Path],
     *,
@@ -108,8 +132,11 @@ def build_baseline(
     if workers > 1 and sum(path.stat().st_size for path in paths) >= _PARALLEL_MIN_BYTES:
         profile = _profile_dataset_batches(paths, dataset_format, header, workers, progress)
     else:
-        profile = _profile_files(
-            paths, partial(profile_dataset_file, dataset_format=dataset_format, header=header), 1, progress
+        profile = _profile_groups(
+            [[path] for path in paths],
+            partial(_profile_dataset_files, dataset_format=dataset_format, header=header),
+            1,
+            progress,
         )
     return finish_baseline(profile, config=config, inputs=f"{len(paths)} file(s) read")
 
@@ -125,7 +152,10 @@ def run_analysis(
 ) -> Analysis:
     """Profile captured traffic in the window and check it against the baseline."""
     domains = constraints.domains() or None
-    profile = _profile_files(paths, partial(profile_capture_file, options=options, domains=domains), workers, progress)
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    profile = _profile_groups(
+        _groups(paths, workers), partial(profile_capture_files, options=options, domains=domains), workers, progress
+    )
     return finish_analysis(profile, baseline=baseline, constraints=constraints, inputs=f"{len(paths)} file(s)")
 
 
@@ -200,37 +230,75 @@ def _profile_ipc(data: bytes) -> DatasetProfile:
     return profile_batch(pa.ipc.open_stream(data).read_all())
 
 
-def _fold(batches: Any, domains: dict[str, frozenset[str]] | None) -> DatasetProfile:
+def _profile_dataset_files(paths: Sequence[Path], *, dataset_format: DatasetFormat, header: bool) -> DatasetProfile:
+    return merge_profiles(profile_dataset_file(path, dataset_format=dataset_format, header=header) for path in paths)
+
+
+def _fold(batches: Iterable[pa.RecordBatch], domains: dict[str, frozenset[str]] | None) -> DatasetProfile:
+    """Profile batches, consecutive ones with the same columns joined up to :data:`_BATCH_ROWS` rows first."""
     profile = DatasetProfile()
+    pending: list[pa.RecordBatch] = []
+    rows = 0
     for batch in batches:
-        if batch.num_rows:
-            profile = profile.merge(profile_batch(batch, domains=domains))
+        if not batch.num_rows:
+            continue
+        if pending and batch.schema != pending[0].schema:
+            profile = profile.merge(profile_batch(pa.Table.from_batches(pending), domains=domains))
+            pending, rows = [], 0
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= _BATCH_ROWS:
+            profile = profile.merge(profile_batch(pa.Table.from_batches(pending), domains=domains))
+            pending, rows = [], 0
+    if pending:
+        profile = profile.merge(profile_batch(pa.Table.from_batches(pending), domains=domains))
     return profile
 
 
-def _profile_files(
-    paths: Sequence[Path],
-    profile_file: Callable[[Path], DatasetProfile],
+def _groups(paths: Sequence[Path], workers: int) -> list[list[Path]]:
+    """Consecutive files in groups of about a quarter of a worker's share, at most 32 MiB: one task each.
+
+    Several groups per worker keep both cores busy to the end; a bounded group keeps progress reports coming.
+    """
+    sizes = [path.stat().st_size for path in paths]
+    target = min(_GROUP_MAX_BYTES, max(1, sum(sizes) // (4 * max(workers, 1))))
+    groups: list[list[Path]] = []
+    size = 0
+    for path, path_size in zip(paths, sizes, strict=True):
+        if not groups or size >= target:
+            groups.append([])
+            size = 0
+        groups[-1].append(path)
+        size += path_size
+    return groups
+
+
+def _profile_groups(
+    groups: Sequence[Sequence[Path]],
+    profile_group: Callable[[Sequence[Path]], DatasetProfile],
     workers: int | None,
     progress: Progress | None,
 ) -> DatasetProfile:
+    """One partial profile per group of files, in worker processes when it pays, merged in input order."""
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    total_bytes = sum(path.stat().st_size for path in paths)
+    total_bytes = sum(path.stat().st_size for group in groups for path in group)
+    total_files = sum(len(group) for group in groups)
     profiles: list[DatasetProfile] = []
-    records = 0
-    if workers <= 1 or len(paths) <= 1 or total_bytes < _PARALLEL_MIN_BYTES:
-        for done, path in enumerate(paths, start=1):
-            profiles.append(profile_file(path))
-            records += profiles[-1].item_count
+    records = files = 0
+    if workers <= 1 or len(groups) <= 1 or total_bytes < _PARALLEL_MIN_BYTES:
+        results: Iterator[DatasetProfile] = map(profile_group, groups)
+        for group, profile in zip(groups, results, strict=True):
+            profiles.append(profile)
+            records, files = records + profile.item_count, files + len(group)
             if progress is not None:
-                progress(done, len(paths), records)
+                progress(files, total_files, records)
         return merge_profiles(profiles)
     # spawn, not fork: pyarrow's thread pools do not survive a fork safely.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(paths)), mp_context=context) as pool:
-        for done, profile in enumerate(pool.map(profile_file, paths), start=1):
+    with ProcessPoolExecutor(max_workers=min(workers, len(groups)), mp_context=context) as pool:
+        for group, profile in zip(groups, pool.map(profile_group, groups), strict=True):
             profiles.append(profile)
-            records += profile.item_count
+            records, files = records + profile.item_count, files + len(group)
             if progress is not None:
-                progress(done, len(paths), records)
+                progress(files, total_files, records)
     return merge_profiles(profiles)

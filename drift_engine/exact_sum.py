@@ -4,8 +4,8 @@ Why not ``numpy.sum`` or a compensated float: floating-point addition is not ass
 from two files, or from Spark partitions in a different order, would report a different ``sum`` (and
 ``mean``) in its last bits. Every finite double is an integer times a power of two, so the sum of any of them
 is held exactly as one Python integer scaled by a power of two. Adding a numpy batch stays vectorized: the
-mantissas are split in two 26-bit halves and summed in int64 per exponent (no overflow for batches under 2^36
-values); only the few distinct exponents of a batch reach Python integers.
+mantissas are split in two 26-bit halves and summed per exponent with ``numpy.bincount`` (exact: see
+:meth:`ExactSum.of`); only the few distinct exponents of a batch reach Python integers.
 
 Infinities (a CSV value such as ``1e999`` parses to one) are kept as flags; the float result is then the IEEE
 result (``inf``, ``-inf``, or ``nan`` when both occur).
@@ -23,6 +23,8 @@ __all__ = ["ExactSum"]
 _HALF_BITS = 26
 _HALF_MASK = (1 << _HALF_BITS) - 1
 _MANTISSA_BITS = 53
+#: Values summed per bincount pass (below 2**26, see :meth:`ExactSum.of`).
+_CHUNK = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -46,17 +48,17 @@ class ExactSum:
         fractions, exponents = np.frexp(finite)
         mantissas = np.ldexp(fractions, _MANTISSA_BITS).astype(np.int64)  # exact: |fraction| < 1, 53 bits
         exponents = exponents.astype(np.int64) - _MANTISSA_BITS
-        order = np.argsort(exponents, kind="stable")
-        exponents = exponents[order]
-        mantissas = mantissas[order]
-        starts = np.flatnonzero(np.concatenate(([True], exponents[1:] != exponents[:-1])))
-        high = np.add.reduceat(mantissas >> _HALF_BITS, starts)
-        low = np.add.reduceat(mantissas & _HALF_MASK, starts)
-        group_exponents = exponents[starts]
-        base = int(group_exponents[0])
+        base = int(exponents.min())
+        offsets = exponents - base
         numerator = 0
-        for high_sum, low_sum, exponent in zip(high.tolist(), low.tolist(), group_exponents.tolist(), strict=True):
-            numerator += ((high_sum << _HALF_BITS) + low_sum) << (exponent - base)
+        for start in range(0, finite.size, _CHUNK):
+            # Per exponent, the sums of the high and low 26-bit halves: bincount adds in float64, exact because
+            # every partial sum is an integer below 2**53 (fewer than 2**26 halves of at most 27 bits each).
+            chunk = slice(start, start + _CHUNK)
+            high = np.bincount(offsets[chunk], weights=mantissas[chunk] >> _HALF_BITS)
+            low = np.bincount(offsets[chunk], weights=mantissas[chunk] & _HALF_MASK)
+            for offset in np.flatnonzero((high != 0) | (low != 0)).tolist():
+                numerator += ((int(high[offset]) << _HALF_BITS) + int(low[offset])) << offset
         return cls(numerator, base, positive_infinity, negative_infinity)
 
     def __add__(self, other: ExactSum) -> ExactSum:

@@ -390,10 +390,13 @@ def _profile_column(array: pa.Array, domain: frozenset[str] | None) -> ColumnPro
         if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
             values = values.cast(pa.string())
         fractional = pc.match_substring_regex(values, FRACTIONAL_PATTERN)
-        integral = pc.match_substring_regex(values, INTEGRAL_PATTERN)
-        numeric = pc.or_(fractional, integral)
         column.fractional = _true_count(fractional)
-        column.integral = _true_count(integral)
+        if column.fractional == len(values):  # the patterns exclude each other: no need to look for integers
+            numeric = fractional
+        else:
+            integral = pc.match_substring_regex(values, INTEGRAL_PATTERN)
+            column.integral = _true_count(integral)
+            numeric = pc.or_(fractional, integral)
         numeric_count = column.fractional + column.integral
         rest = len(values) - numeric_count
         if rest:
