@@ -35,6 +35,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -68,6 +69,16 @@ _CAPTURE_SCHEMA = pa.schema(
 _HOUR_FOLDER = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/(\d{2})/")
 
 OutputPosition = Literal["START", "END"]
+# Arrow scalars made once: turning a Python value into one on every call costs a (failing, when the package is
+# absent) import of pandas and dateutil inside pyarrow, each time.
+_TRUE = pa.scalar(True, pa.bool_())
+_FALSE = pa.scalar(False, pa.bool_())
+_EMPTY = pa.scalar("", pa.string())
+_CSV = pa.scalar("CSV", pa.string())
+_COMMA = pa.scalar(",", pa.string())
+_NULL_TEXT = pa.scalar(None, pa.string())
+_ONE = pa.scalar(1, pa.int32())
+_ZERO = pa.scalar(0, pa.int32())
 
 
 @dataclass(frozen=True)
@@ -239,8 +250,8 @@ def _columnar_batches(
         slow = pc.invert(pc.or_kleene(fast, outside))  # not read column-wise, and not known to be outside
     else:
         slow = pc.invert(fast)
-    slow = pc.fill_null(slow, True)
-    fast = pc.fill_null(fast, False)
+    slow = pc.fill_null(slow, _TRUE)
+    fast = pc.fill_null(fast, _FALSE)
     if _true_count(slow):
         rows: list[dict[str, str | None]] = []
         for record in batch.filter(slow).to_pylist():
@@ -253,10 +264,10 @@ def _columnar_batches(
     counts.records += fast_count
     inputs, outputs, output_present = inputs.filter(fast), outputs.filter(fast), output_present.filter(fast)
     first, second = (outputs, inputs) if options.output_columns_position == "START" else (inputs, outputs)
-    lines = pc.if_else(output_present, pc.binary_join_element_wise(first, second, ","), inputs)
-    fields = pc.add(pc.count_substring(lines, ","), 1)
+    lines = pc.if_else(output_present, pc.binary_join_element_wise(first, second, _COMMA), inputs)
+    fields = pc.add(pc.count_substring(lines, ","), _ONE)
     for width in pc.unique(fields).to_pylist():
-        group = lines.filter(pc.equal(fields, width)) if width is not None else None
+        group = lines.filter(pc.equal(fields, pa.scalar(width, fields.type))) if width is not None else None
         if group is None:
             continue
         names = [
@@ -270,16 +281,16 @@ def _csv_line(payload: pa.Array) -> pa.Array:
     """The payload's text where it is one line of unquoted CSV (a trailing newline allowed), else null."""
     data = pc.struct_field(payload, "data")
     encoding = pc.struct_field(payload, "encoding")
-    content_type = pc.utf8_lower(pc.fill_null(pc.struct_field(payload, "observedContentType"), ""))
+    content_type = pc.utf8_lower(pc.fill_null(pc.struct_field(payload, "observedContentType"), _EMPTY))
     text = pc.utf8_rtrim(data, characters="\r\n")
     plain = pc.and_kleene(
-        pc.and_kleene(pc.equal(encoding, "CSV"), pc.match_substring(content_type, "csv")),
+        pc.and_kleene(pc.equal(encoding, _CSV), pc.match_substring(content_type, "csv")),
         pc.and_kleene(
             pc.invert(pc.match_substring_regex(text, r"[\r\n\"]")),
-            pc.greater(pc.utf8_length(text), 0),
+            pc.greater(pc.utf8_length(text), _ZERO),
         ),
     )
-    return pc.if_else(pc.fill_null(plain, False), text, pa.scalar(None, pa.string()))
+    return pc.if_else(pc.fill_null(plain, _FALSE), text, _NULL_TEXT)
 
 
 def _parse_csv_lines(lines: pa.Array, names: list[str]) -> Iterator[pa.RecordBatch]:
@@ -293,6 +304,7 @@ def _parse_csv_lines(lines: pa.Array, names: list[str]) -> Iterator[pa.RecordBat
     yield from table.to_batches()
 
 
+@lru_cache(maxsize=64)
 def _naive_utc(moment: datetime) -> pa.Scalar:
     return pa.scalar(moment.astimezone(UTC).replace(tzinfo=None), pa.timestamp("us"))
 

@@ -42,6 +42,8 @@ __all__ = [
 
 #: A file, or bytes already in memory (the lines of a Spark partition, an object read from S3).
 Source: TypeAlias = Path | bytes | pa.Buffer
+_EMPTY = pa.scalar("", pa.string())
+_NEWLINE = pa.scalar("\n", pa.string())
 _BLOCK_SIZE = 8 << 20  # bytes per batch: large enough for the compiled reader, small enough to bound memory
 _LINES_PER_BATCH = 65536
 
@@ -66,7 +68,7 @@ def open_source(source: Source) -> pa.NativeFile:
 
 def lines_buffer(lines: pa.Array) -> pa.Buffer:
     """Text lines (a string array without nulls) as one buffer, each line ended by a newline, built in Arrow."""
-    joined = pc.binary_join_element_wise(lines, "", "\n")
+    joined = pc.binary_join_element_wise(lines, _EMPTY, _NEWLINE)
     offset_type = "<i8" if pa.types.is_large_string(joined.type) else "<i4"
     offsets = np.frombuffer(joined.buffers()[1], dtype=offset_type)[joined.offset : joined.offset + len(joined) + 1]
     buffer: pa.Buffer = joined.buffers()[2][int(offsets[0]) : int(offsets[-1])]
