@@ -198,6 +198,12 @@ class Settings:
         _pattern(_IMAGE_URI_RE, "an ECR image URI such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag"),
         "None: SageMaker's built-in XGBoost image for the stack's region",
     )
+    model_network_isolation: bool = _setting(
+        True,
+        None,
+        "the model's container gets no network access (SageMaker still fetches the artifact and captures data); "
+        "the built-in XGBoost image supports it, a serving image that calls out needs false",
+    )
     subnet_ids: tuple[str, ...] = _setting(
         (), _each(_pattern(_SUBNET_RE, "subnet ids (subnet-...)")), "empty: no VPC for model and jobs"
     )
@@ -356,6 +362,7 @@ ENDPOINT_KEYS: frozenset[str] = frozenset(
         "capture_expiration_days",
         "model_data_uri",
         "model_image_uri",
+        "model_network_isolation",
         # baseline
         "baseline_dataset_uri",
         "baseline_dataset_format",
@@ -392,6 +399,7 @@ DEPLOYED_ONLY_KEYS: frozenset[str] = frozenset(
         "capture_expiration_days",
         "model_data_uri",
         "model_image_uri",
+        "model_network_isolation",
     }
 )
 #: Keys an endpoint deployed elsewhere must set: the demo's baseline, features and training data describe the

@@ -42,6 +42,9 @@ class DataCaptureEndpoint(Construct):
     :param sampling_percentage: share of requests captured, 0 to 100. Default: 100.
     :param capture_prefix: key prefix of captured data. Default: ``datacapture``.
     :param capture_expiration: delete captured data after this long. Default: kept forever.
+    :param network_isolation: the model's container makes no network calls (``EnableNetworkIsolation``); SageMaker
+        still downloads the artifact and writes captured data. SageMaker's built-in algorithm images support it.
+        Default: True.
     :param subnet_ids: run the model in these subnets. Default: no VPC.
     :param security_group_ids: with ``subnet_ids``. Default: none.
     :param endpoint_name: the endpoint's name: lower-case letters, digits and hyphens, at most 63 characters.
@@ -63,6 +66,7 @@ class DataCaptureEndpoint(Construct):
         sampling_percentage: int = 100,
         capture_prefix: str = "datacapture",
         capture_expiration: Duration | None = None,
+        network_isolation: bool = True,
         subnet_ids: Sequence[str] = (),
         security_group_ids: Sequence[str] = (),
         endpoint_name: str | None = None,
@@ -119,6 +123,7 @@ class DataCaptureEndpoint(Construct):
                 image=model_image_uri, model_data_url=model_data_url
             ),
             vpc_config=vpc_config,
+            enable_network_isolation=network_isolation,
         )
         # The role's policies must exist before SageMaker tries to pull the image and the artifact.
         self.model.node.add_dependency(self.role.node.find_child("DefaultPolicy"))

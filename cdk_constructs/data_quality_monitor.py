@@ -35,7 +35,7 @@ class DataQualityMonitor(Construct):
     :param constraints_uri: ``s3://`` URI of the baseline ``constraints.json``.
     :param output_bucket: where monitoring reports are written.
     :param output_prefix: key prefix of the reports. Default: ``monitoring-reports``.
-    :param encryption_key: encrypts the job's volume and its reports.
+    :param encryption_key: encrypts the job's volume and its reports, and the schedule guard's log groups.
     :param schedule_expression: Default: hourly, ``cron(0 * ? * * *)``.
     :param instance_type: Default: ``ml.m5.xlarge``.
     :param instance_count: Default: 1.
@@ -186,7 +186,9 @@ class DataQualityMonitor(Construct):
             ),
         )
         # SageMaker refuses to delete a Pending schedule: hold CloudFormation until it has settled.
-        self.guard = ScheduleGuard(self, "ScheduleGuard", schedule=self.schedule, schedule_name=self.schedule_name)
+        self.guard = ScheduleGuard(
+            self, "ScheduleGuard", schedule=self.schedule, schedule_name=self.schedule_name, log_key=encryption_key
+        )
         #: What the executions publish, with ``publish_cloudwatch_metrics=Enabled``: Model Monitor's namespace.
         self.metrics = DataQualityMetrics(endpoint_name=endpoint_name, schedule_name=self.schedule_name)
 

@@ -6,13 +6,14 @@ import re
 
 from aws_cdk import CustomResource, Duration, Stack, Token
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from cdk_constructs.endpoint_metrics import EndpointMetrics
 from cdk_constructs.function_logging import FunctionLogging
 from cdk_constructs.lambda_package import package_code
-from cdk_constructs.nag import acknowledge, wildcard_resource_finding
+from cdk_constructs.nag import acknowledge, acknowledge_unreserved_concurrency, wildcard_resource_finding
 from cdk_constructs.provider_framework import answering_provider
 from cdk_constructs.s3_location import S3Location
 
@@ -43,6 +44,8 @@ class ExistingEndpoint(Construct):
     :param variant_name: the production variant whose metrics ``metrics`` gives. Default: the endpoint's first
         production variant, read at deploy time.
     :param check_version: any string; changing it makes the next deploy run the check again. Default: ``"1"``.
+    :param log_key: encrypts the log groups of the shared check function and its Provider (the first
+        ``ExistingEndpoint`` of a stack creates them, with its key).
     """
 
     def __init__(
@@ -52,6 +55,7 @@ class ExistingEndpoint(Construct):
         *,
         endpoint_name: str,
         variant_name: str | None = None,
+        log_key: kms.IKey,
         check_version: str = "1",
     ) -> None:
         super().__init__(scope, construct_id)
@@ -67,7 +71,7 @@ class ExistingEndpoint(Construct):
             resource="endpoint",
             resource_name=endpoint_name if Token.is_unresolved(endpoint_name) else endpoint_name.lower(),
         )
-        check = _CheckProvider.of(self)
+        check = _CheckProvider.of(self, log_key)
         policy = iam.Policy(
             self,
             "CheckPolicy",
@@ -139,15 +143,18 @@ class _CheckProvider(Construct):
     ID = "ExistingEndpointCheck"
 
     @classmethod
-    def of(cls, scope: Construct) -> _CheckProvider:
+    def of(cls, scope: Construct, log_key: kms.IKey) -> _CheckProvider:
         stack = Stack.of(scope)
         existing = stack.node.try_find_child(cls.ID)
-        return existing if isinstance(existing, _CheckProvider) else cls(stack, cls.ID)
+        return existing if isinstance(existing, _CheckProvider) else cls(stack, cls.ID, log_key=log_key)
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, log_key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
         logging = FunctionLogging(
-            self, "Logging", description="Reads where an endpoint deployed elsewhere captures its data"
+            self,
+            "Logging",
+            description="Reads where an endpoint deployed elsewhere captures its data",
+            encryption_key=log_key,
         )
         self.role = logging.role
         stack = Stack.of(self)
@@ -183,4 +190,5 @@ class _CheckProvider(Construct):
             role=self.role,
             log_group=logging.log_group,
         )
-        self.service_token = answering_provider(self, on_event=self.function).service_token
+        acknowledge_unreserved_concurrency(self.function)
+        self.service_token = answering_provider(self, on_event=self.function, log_key=log_key).service_token

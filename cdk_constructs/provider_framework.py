@@ -5,13 +5,14 @@ one place with one reason. ``waiting_provider`` polls ``is_complete``; ``answeri
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from cdk_constructs.nag import acknowledge, wildcard_resource_finding
+from cdk_constructs.function_logging import encrypted_log_group
+from cdk_constructs.nag import acknowledge, acknowledge_unreserved_concurrency, wildcard_resource_finding
 
 REASON = (
     "CDK's custom-resource Provider framework: its Node.js functions, their AWS-managed basic execution policy, "
@@ -29,6 +30,8 @@ def acknowledge_provider_framework(
     Only a Provider that ``waits`` has a waiter state machine (SF2, and the log delivery's ``Resource::*``).
     """
     framework_functions = [child for child in provider.node.children if isinstance(child, lambda_.Function)]
+    for function in framework_functions:
+        acknowledge_unreserved_concurrency(function)
     acknowledge(
         provider,
         REASON,
@@ -49,11 +52,13 @@ def waiting_provider(
     is_complete: lambda_.IFunction,
     query_interval: Duration,
     total_timeout: Duration,
+    log_key: kms.IKey,
 ) -> cr.Provider:
     """A Provider (``Provider`` in ``scope``) that polls ``is_complete`` until done or ``total_timeout``.
 
     Its functions log to a group with a retention (``ProviderLogs``), and its waiter state machine logs every
-    event without execution data (``WaiterLogs``), so a stuck deploy can be read afterwards.
+    event without execution data (``WaiterLogs``), so a stuck deploy can be read afterwards. Both groups are
+    encrypted with ``log_key``.
     """
     provider = cr.Provider(
         scope,
@@ -62,10 +67,10 @@ def waiting_provider(
         is_complete_handler=is_complete,
         query_interval=query_interval,
         total_timeout=total_timeout,
-        log_group=logs.LogGroup(scope, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS),
+        log_group=encrypted_log_group(scope, "ProviderLogs", encryption_key=log_key),
         disable_waiter_state_machine_logging=False,
         waiter_state_machine_log_options=cr.LogOptions(
-            destination=logs.LogGroup(scope, "WaiterLogs", retention=logs.RetentionDays.THREE_MONTHS),
+            destination=encrypted_log_group(scope, "WaiterLogs", encryption_key=log_key),
             level=sfn.LogLevel.ALL,
             include_execution_data=False,
         ),
@@ -74,16 +79,16 @@ def waiting_provider(
     return provider
 
 
-def answering_provider(scope: Construct, *, on_event: lambda_.IFunction) -> cr.Provider:
+def answering_provider(scope: Construct, *, on_event: lambda_.IFunction, log_key: kms.IKey) -> cr.Provider:
     """A Provider (``Provider`` in ``scope``) for a resource whose ``on_event`` answer is final: no waiter.
 
-    Its function logs to a group with a retention (``ProviderLogs``).
+    Its function logs to a group with a retention (``ProviderLogs``), encrypted with ``log_key``.
     """
     provider = cr.Provider(
         scope,
         "Provider",
         on_event_handler=on_event,
-        log_group=logs.LogGroup(scope, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS),
+        log_group=encrypted_log_group(scope, "ProviderLogs", encryption_key=log_key),
     )
     acknowledge_provider_framework(provider, handlers=(on_event,), waits=False)
     return provider

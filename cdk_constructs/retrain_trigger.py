@@ -8,10 +8,10 @@ from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from cdk_constructs.nag import acknowledge
+from cdk_constructs.dead_letter_queue import dead_letter_queue
 
 
 def alarm_entered_alarm_pattern(alarm: cloudwatch.IAlarm) -> events.EventPattern:
@@ -29,11 +29,18 @@ class RetrainTrigger(Construct):
     """An EventBridge rule on ``alarm`` entering ALARM whose target starts ``pipeline``.
 
     The rule's role may do exactly one thing: ``codepipeline:StartPipelineExecution`` on that pipeline.
-    Deliveries that fail after retries land in a dead-letter queue instead of vanishing.
+    Deliveries that fail after retries land in a dead-letter queue instead of vanishing, encrypted with
+    ``dead_letter_key`` (EventBridge is allowed to use it, see ``dead_letter_queue``).
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, alarm: cloudwatch.IAlarm, pipeline: codepipeline.IPipeline
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        alarm: cloudwatch.IAlarm,
+        pipeline: codepipeline.IPipeline,
+        dead_letter_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -45,13 +52,12 @@ class RetrainTrigger(Construct):
         self.role.add_to_policy(
             iam.PolicyStatement(actions=["codepipeline:StartPipelineExecution"], resources=[pipeline.pipeline_arn])
         )
-        self.dead_letter_queue = sqs.Queue(
-            self, "UndeliveredStarts", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "This queue is the dead-letter queue of the retrain rule; it has none of its own.",
-            "AwsSolutions-SQS3",
+        self.dead_letter_queue = dead_letter_queue(
+            self,
+            "UndeliveredStarts",
+            encryption_key=dead_letter_key,
+            rule_description="the retrain rule",
+            retention_period=Duration.days(4),  # SQS's default, kept
         )
         self.rule = events.Rule(
             self,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from aws_cdk import CustomResource, Duration, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from cdk_constructs.function_logging import FunctionLogging
 from cdk_constructs.lambda_package import package_code
+from cdk_constructs.nag import acknowledge_unreserved_concurrency
 from cdk_constructs.provider_framework import waiting_provider
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -24,6 +26,7 @@ class ScheduleGuard(Construct):
     runs (a ``Failed`` schedule fails the deploy with its reason), on delete it waits until the schedule can
     be deleted. Runtime code: ``lambdas/schedule_guard``.
 
+    :param log_key: encrypts the log groups of its functions.
     :param timeout: the longest CloudFormation waits. Default: 30 minutes.
     """
 
@@ -34,10 +37,13 @@ class ScheduleGuard(Construct):
         *,
         schedule: sagemaker.CfnMonitoringSchedule,
         schedule_name: str,
+        log_key: kms.IKey,
         timeout: Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        logging = FunctionLogging(self, "Logging", description="Waits for a monitoring schedule to leave Pending")
+        logging = FunctionLogging(
+            self, "Logging", description="Waits for a monitoring schedule to leave Pending", encryption_key=log_key
+        )
         schedule_arn = Stack.of(self).format_arn(
             service="sagemaker", resource="monitoring-schedule", resource_name=schedule_name.lower()
         )
@@ -61,12 +67,15 @@ class ScheduleGuard(Construct):
                 ("IsComplete", "is_complete", "Reports whether the monitoring schedule has left Pending"),
             )
         ]
+        for handler in handlers:
+            acknowledge_unreserved_concurrency(handler)
         provider = waiting_provider(
             self,
             on_event=handlers[0],
             is_complete=handlers[1],
             query_interval=Duration.seconds(30),
             total_timeout=timeout or Duration.minutes(30),
+            log_key=log_key,
         )
         self.resource = CustomResource(
             self,

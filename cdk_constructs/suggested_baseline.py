@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_constructs.function_logging import FunctionLogging
-from cdk_constructs.nag import acknowledge, wildcard_resource_finding
+from cdk_constructs.nag import acknowledge, acknowledge_unreserved_concurrency, wildcard_resource_finding
 from cdk_constructs.processing_role import ProcessingRole
 from cdk_constructs.provider_framework import waiting_provider
 from cdk_constructs.s3_location import S3Location
@@ -35,7 +35,7 @@ class SuggestedBaseline(Construct):
     :param dataset: ``s3://`` URI of the baseline dataset (an object, or a prefix ending in ``/``).
     :param output_bucket: where ``statistics.json`` and ``constraints.json`` are written.
     :param output_prefix: key prefix under ``output_bucket``. Default: ``baseline``.
-    :param encryption_key: encrypts the job's volume and output.
+    :param encryption_key: encrypts the job's volume and output, and the log groups of the functions.
     :param job_name_prefix: prefix of the job's name; IAM is scoped to it. At most 40 characters.
     :param dataset_format: ``csv`` or ``jsonl``. Default: ``csv``.
     :param header: whether the CSV starts with a header row. Default: True.
@@ -83,6 +83,7 @@ class SuggestedBaseline(Construct):
         total_timeout = total_timeout or max_runtime.plus(Duration.minutes(30))
 
         output = S3Location(bucket=output_bucket.bucket_name, key=f"{output_prefix.strip('/')}/")
+        self.encryption_key = encryption_key
 
         self.processing_role = ProcessingRole(
             self,
@@ -124,6 +125,7 @@ class SuggestedBaseline(Construct):
             is_complete=is_complete,
             query_interval=query_interval or Duration.minutes(1),
             total_timeout=total_timeout,
+            log_key=encryption_key,
         )
 
         self.resource = CustomResource(
@@ -173,7 +175,9 @@ class SuggestedBaseline(Construct):
         job_arn_prefix: str,
         actions: list[str],
     ) -> lambda_.DockerImageFunction:
-        logging = FunctionLogging(self, f"{construct_id}Logging", description=description)
+        logging = FunctionLogging(
+            self, f"{construct_id}Logging", description=description, encryption_key=self.encryption_key
+        )
         logging.role.add_to_policy(iam.PolicyStatement(sid="BaselineJobs", actions=actions, resources=[job_arn_prefix]))
         acknowledge(
             logging.role,
@@ -181,7 +185,7 @@ class SuggestedBaseline(Construct):
             "processing jobs whose names start with this baseline's prefix.",
             wildcard_resource_finding(self, job_arn_prefix),
         )
-        return lambda_.DockerImageFunction(
+        function = lambda_.DockerImageFunction(
             self,
             construct_id,
             description=description,
@@ -196,3 +200,5 @@ class SuggestedBaseline(Construct):
             log_group=logging.log_group,
             environment={"POWERTOOLS_SERVICE_NAME": "model-monitor-baseline"},
         )
+        acknowledge_unreserved_concurrency(function)
+        return function

@@ -6,14 +6,15 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from cdk_constructs.dead_letter_queue import dead_letter_queue
 from cdk_constructs.drift_metrics import VIOLATION_METRICS_NAMESPACE, ViolationMetrics
 from cdk_constructs.function_logging import FunctionLogging
 from cdk_constructs.lambda_package import package_code
-from cdk_constructs.nag import acknowledge, wildcard_resource_finding
+from cdk_constructs.nag import acknowledge, acknowledge_unreserved_concurrency, wildcard_resource_finding
 
 PACKAGE = "violation_metric"
 
@@ -44,6 +45,9 @@ class ViolationMetric(Construct):
     :param constraints_uri: the baseline constraints, for executions whose description names none.
     :param one_time_schedule_prefix: executions of one-time schedules whose names start with this prefix
         (``python -m ops run-now``) are reported as the main schedule's. Default: none.
+    :param log_key: encrypts the function's log group.
+    :param dead_letter_key: encrypts the dead-letter queue of the rule that invokes the function; EventBridge is
+        allowed to use it (see ``dead_letter_queue``).
     :param namespace: CloudWatch namespace of the metrics. Default: ``ModelMonitorAsCode``.
     """
 
@@ -55,6 +59,8 @@ class ViolationMetric(Construct):
         endpoint_name: str,
         schedule_name: str,
         constraints_uri: str,
+        log_key: kms.IKey,
+        dead_letter_key: kms.IKey,
         one_time_schedule_prefix: str | None = None,
         namespace: str = VIOLATION_METRICS_NAMESPACE,
     ) -> None:
@@ -63,7 +69,10 @@ class ViolationMetric(Construct):
         self.metrics = ViolationMetrics(endpoint_name=endpoint_name, schedule_name=schedule_name, namespace=namespace)
 
         logging = FunctionLogging(
-            self, "Logging", description="Publishes the violation percentage of each monitoring execution"
+            self,
+            "Logging",
+            description="Publishes the violation percentage of each monitoring execution",
+            encryption_key=log_key,
         )
         self.role = logging.role
         processing_jobs = Stack.of(self).format_arn(service="sagemaker", resource="processing-job", resource_name="*")
@@ -101,17 +110,13 @@ class ViolationMetric(Construct):
             },
         )
 
-        self.dead_letter_queue = sqs.Queue(
+        acknowledge_unreserved_concurrency(self.function)
+
+        self.dead_letter_queue = dead_letter_queue(
             self,
             "UndeliveredEvents",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "This queue is the dead-letter queue of the execution-ended rule; it has none of its own.",
-            "AwsSolutions-SQS3",
+            encryption_key=dead_letter_key,
+            rule_description="the execution-ended rule",
         )
         self.rule = events.Rule(
             self,

@@ -38,6 +38,7 @@ class EndpointStack(Stack):
             initial_instance_count=settings.endpoint_instance_count,
             sampling_percentage=settings.sampling_percentage,
             capture_expiration=Duration.days(settings.capture_expiration_days),
+            network_isolation=settings.model_network_isolation,
             subnet_ids=settings.subnet_ids,
             security_group_ids=settings.security_group_ids,
             endpoint_name=settings.endpoint_name,

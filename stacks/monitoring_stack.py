@@ -68,6 +68,8 @@ class MonitoringStack(Stack):
             self, "MonitoringData", bucket_name=data_bucket_name, encryption_key=data_key
         )
 
+        # First: its key also encrypts the dead-letter queues of the engine's and the retrain's rules.
+        self.alerts = AlertsTopic(self, "Alerts", emails=settings.alert_emails)
         self.engine = settings.monitoring_engine
         if settings.monitoring_engine == "builtin":
             data_quality, violations, failed_runs = self._builtin_analysis(
@@ -96,7 +98,6 @@ class MonitoringStack(Stack):
             failed_runs = None
         self.schedule_name = data_quality.schedule_name
 
-        self.alerts = AlertsTopic(self, "Alerts", emails=settings.alert_emails)
         self.alarms = MonitoringAlarms(
             self,
             "Alarms",
@@ -125,7 +126,11 @@ class MonitoringStack(Stack):
 
         self.retrain_pipeline = self._retrain_pipeline(settings, data_bucket, data_key)
         self.retrain_trigger = RetrainTrigger(
-            self, "RetrainTrigger", alarm=self.alarms.violation_alarm, pipeline=self.retrain_pipeline
+            self,
+            "RetrainTrigger",
+            alarm=self.alarms.violation_alarm,
+            pipeline=self.retrain_pipeline,
+            dead_letter_key=self.alerts.key,
         )
 
         CfnOutput(self, "MonitoringEngine", value=settings.monitoring_engine)
@@ -181,6 +186,9 @@ class MonitoringStack(Stack):
             endpoint_name=endpoint_name,
             schedule_name=self.monitor.schedule_name,
             constraints_uri=constraints_uri,
+            log_key=data_key,
+            # The alerts key: undelivered events are the stack's EventBridge traffic, as alerts are.
+            dead_letter_key=self.alerts.key,
             one_time_schedule_prefix=settings.one_time_schedule_prefix,
         )
         reports = S3Location(bucket=data_bucket.bucket_name, key=f"{REPORTS_PREFIX}/")

@@ -119,6 +119,8 @@ def test_model_uses_xgboost_image_for_the_region_and_the_demo_artifact(endpoint_
     container = the_one(endpoint_template, "AWS::SageMaker::Model")["Properties"]["PrimaryContainer"]
     assert container["Image"] == {"Fn::FindInMap": ["XgboostImageUris", {"Ref": "AWS::Region"}, "uri"]}
     assert "ModelDataUrl" in container
+    # The built-in XGBoost image serves without network access: isolated by default.
+    assert the_one(endpoint_template, "AWS::SageMaker::Model")["Properties"]["EnableNetworkIsolation"] is True
     mapping = endpoint_template.to_json()["Mappings"]["XgboostImageUris"]
     assert mapping["us-east-1"]["uri"] == "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.2-0"
 
@@ -129,10 +131,12 @@ def test_user_model_replaces_the_demo_and_only_that_object_is_readable() -> None
         (
             ("model_data_uri", "s3://my-models/churn/model.tar.gz"),
             ("model_image_uri", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn:7"),
+            ("model_network_isolation", "false"),  # a serving image that calls out
             ("region", "eu-west-1"),
         ),
     )
     template = synthesized.template("Endpoint")
+    assert the_one(template, "AWS::SageMaker::Model")["Properties"]["EnableNetworkIsolation"] is False
     container = the_one(template, "AWS::SageMaker::Model")["Properties"]["PrimaryContainer"]
     assert container == {
         "Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn:7",

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aws_cdk import App, CfnElement, Stack, Validations
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
@@ -27,7 +28,10 @@ class Synthesized:
         flags = {key: value for key, value in CDK_JSON_CONTEXT.items() if key.startswith("@aws-cdk")}
         app = App(outdir=tempfile.mkdtemp(prefix="cdk-existing-"), context=flags)
         self.stack = Stack(app, "Fleet")
-        self.endpoints = {name: ExistingEndpoint(self.stack, name, endpoint_name=name) for name in names}
+        log_key = kms.Key(self.stack, "LogKey", enable_key_rotation=True)
+        self.endpoints = {
+            name: ExistingEndpoint(self.stack, name, endpoint_name=name, log_key=log_key) for name in names
+        }
         self.readers = {}
         for name, endpoint in self.endpoints.items():
             reader = iam.Role(self.stack, f"{name}Reader", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
@@ -43,6 +47,12 @@ class Synthesized:
 
     def logical_ids_under(self, scope: Any) -> set[str]:
         return {self.logical_id(child) for child in scope.node.find_all() if isinstance(child, CfnElement)}
+
+
+def bare_stack() -> dict[str, Any]:
+    """Scope, id and log key of an ExistingEndpoint alone in a stack."""
+    stack = Stack(App(), "Test")
+    return {"scope": stack, "construct_id": "Endpoint", "log_key": kms.Key(stack, "LogKey")}
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +170,7 @@ def test_attributes_are_the_checks_answers(fleet: Synthesized) -> None:
 
 
 def test_a_given_variant_name_is_used_instead_of_the_first_variant() -> None:
-    endpoint = ExistingEndpoint(Stack(App(), "Test"), "Endpoint", endpoint_name="e", variant_name="Blue")
+    endpoint = ExistingEndpoint(**bare_stack(), endpoint_name="e", variant_name="Blue")
     assert endpoint.metrics.variant_name == "Blue"
 
 
@@ -182,4 +192,4 @@ def test_removing_one_endpoint_changes_only_that_endpoints_resources() -> None:
 @pytest.mark.parametrize("name", ["", "-leading-hyphen", "has_underscore", "x" * 64, "dots.in.name"])
 def test_bad_endpoint_name_fails_at_construction_naming_the_prop_and_value(name: str) -> None:
     with pytest.raises(ValueError, match=f"endpoint_name must be a SageMaker endpoint name .*got {name!r}"):
-        ExistingEndpoint(Stack(App(), "Test"), "Endpoint", endpoint_name=name)
+        ExistingEndpoint(**bare_stack(), endpoint_name=name)
