@@ -20,7 +20,7 @@ from cdk_constructs.drift_metrics import (
 )
 from cdk_constructs.engine_image import EngineImage
 from cdk_constructs.function_logging import FunctionLogging
-from cdk_constructs.nag import acknowledge
+from cdk_constructs.nag import acknowledge, acknowledge_unreserved_concurrency
 from cdk_constructs.s3_location import S3Location
 
 #: The function's entry point in the engine image (``lambdas/drift_analysis/handler.py``).
@@ -117,7 +117,9 @@ class BuiltinDriftAnalysis(Construct):
             endpoint_name=endpoint_name, schedule_name=self.schedule_name, namespace=violation_metrics_namespace
         )
 
-        logging = FunctionLogging(self, "Logging", description="Runs the builtin drift engine's hourly analysis")
+        logging = FunctionLogging(
+            self, "Logging", description="Runs the builtin drift engine's hourly analysis", encryption_key=data_key
+        )
         self.role = logging.role
         self._grant_data_access(capture, capture_key, reports, baseline, data_key)
         self.role.add_to_policy(
@@ -178,6 +180,7 @@ class BuiltinDriftAnalysis(Construct):
             max_event_age=Duration.hours(1),
             on_failure=_QueueWithoutGrant(self.dead_letter_queue.queue_arn),
         )
+        acknowledge_unreserved_concurrency(self.function)
         self._allow_sending_failures(self.role, data_key)  # also what reading and writing reports needs
 
         stack = Stack.of(self)
