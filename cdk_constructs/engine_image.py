@@ -16,12 +16,17 @@ REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = "drift_engine/Dockerfile"
 
 #: What the build context holds, as Docker ignore rules: nothing but the engine, the functions that run it
-#: and the demo's feature names. Staging copies only these files into the cloud assembly, and the asset's
-#: hash (so the image tag) changes only when one of them does, not on every edit of a test or a stack.
+#: (the engine baseline reuses three modules of the Model Monitor baseline: its request parsing, job naming and
+#: polling, which import no SageMaker SDK) and the demo's feature names. Staging copies only these files into the
+#: cloud assembly, and the asset's hash (so the image tag) changes only when one of them does, not on every edit
+#: of a test or a stack.
 BUILD_CONTEXT = (
     "*",
     "!drift_engine",
     "!lambdas/__init__.py",
+    "!lambdas/baseline/__init__.py",
+    "!lambdas/baseline/request.py",
+    "!lambdas/baseline/baseline_job.py",
     "!lambdas/drift_analysis",
     "!lambdas/engine_baseline",
     "!lambdas/violation_metric",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import json
 import re
@@ -387,4 +388,18 @@ def test_the_engine_image_stages_only_the_engine_and_its_functions(builtin: Synt
     assert "lambdas/drift_analysis/handler.py" in staged
     assert "lambdas/violation_metric/violations.py" in staged
     assert {path.split("/")[0] for path in staged} <= {"drift_engine", "lambdas", "demo"}
-    assert not [path for path in staged if "__pycache__" in path or path.startswith("lambdas/baseline/")]
+    assert not [path for path in staged if "__pycache__" in path]
+    # Of the Model Monitor baseline, only the three modules the engine baseline imports (no SageMaker SDK).
+    assert {path for path in staged if path.startswith("lambdas/baseline/")} == {
+        "lambdas/baseline/__init__.py",
+        "lambdas/baseline/request.py",
+        "lambdas/baseline/baseline_job.py",
+    }
+    # Every COPY of the Dockerfile finds its sources in the build context (docker build would fail otherwise).
+    dockerfile = (builtin.directory / directory / "drift_engine/Dockerfile").read_text(encoding="utf-8")
+    copies = re.findall(r"^COPY ((?:[^\n\\]|\\\n)+)", dockerfile, re.MULTILINE)
+    assert copies
+    for copy in copies:
+        *sources, _ = copy.replace("\\\n", " ").split()
+        for source in sources:
+            assert fnmatch.filter(staged, source), f"COPY {source}: not in the engine image's build context"
