@@ -166,6 +166,21 @@ def _metrics_namespace(value: str) -> str | None:
     return "a CloudWatch namespace: 1 to 255 printable ASCII characters, not starting with ':' or 'AWS/'"
 
 
+#: The most the baseline job may run (cdk_constructs.suggested_baseline.MAX_RUNTIME_LIMIT): a job still running 48
+#: minutes after its creation is stopped so CloudFormation hears why before its one-hour custom-resource limit;
+#: 10 of those are the start-up allowance and 2 the upload's.
+BASELINE_MAX_RUNTIME_LIMIT_MINUTES = 36
+
+
+def _baseline_max_runtime(value: int) -> str | None:
+    if 5 <= value <= BASELINE_MAX_RUNTIME_LIMIT_MINUTES:
+        return None
+    return (
+        f"an integer from 5 to {BASELINE_MAX_RUNTIME_LIMIT_MINUTES} (CloudFormation waits at most an hour for a "
+        "custom resource: the job must end within 48 minutes of its creation, 10 of them start-up and 2 upload)"
+    )
+
+
 def _setting(default: Any, check: Callable[[Any], str | None] | None = None, doc: str = "") -> Any:
     return dataclasses.field(default=default, metadata={"check": check, "doc": doc})
 
@@ -222,11 +237,11 @@ class Settings:
         "or last (END); the analyzer takes that column as the output",
     )
     baseline_instance_type: str = _setting("ml.m5.xlarge", _instance_type)
-    baseline_timeout_minutes: int = _setting(
-        90,
-        _int_range(10, 120),
-        "how long CloudFormation waits for the baseline job: its 60-minute runtime plus start-up; 120 is the most "
-        "a custom-resource Provider can wait",
+    baseline_max_runtime_minutes: int = _setting(
+        30,
+        _baseline_max_runtime,
+        "the baseline job's MaxRuntimeInSeconds, in minutes; CloudFormation waits at most an hour for a custom "
+        "resource, so the job must end within 48 minutes of its creation: 36 of runtime, 10 of start-up, 2 of upload",
     )
 
     # -- drift engine --
@@ -468,8 +483,17 @@ def _validated(name: str, value: Any) -> Any:
     return value
 
 
+#: Settings that were replaced, and what to write instead: an old cdk.json gets one line that says so.
+_REPLACED = {
+    "baseline_timeout_minutes": "baseline_max_runtime_minutes (the job's own runtime, at most "
+    f"{BASELINE_MAX_RUNTIME_LIMIT_MINUTES}; how long CloudFormation waits is fixed under its one-hour limit)",
+}
+
+
 def _apply(values: dict[str, Any], source: Mapping[str, Any], where: str) -> None:
     for key, raw in source.items():
+        if key in _REPLACED:
+            raise SettingsError(f"setting {key} in {where} was replaced by {_REPLACED[key]}")
         if key not in _FIELDS or key == "stage":
             known = ", ".join(sorted(name for name in _FIELDS if name != "stage"))
             raise SettingsError(f"unknown setting {key!r} in {where}; known settings: {known}")

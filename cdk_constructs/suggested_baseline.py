@@ -23,6 +23,30 @@ BASELINE_FUNCTION_DIR = Path(__file__).resolve().parents[1] / "lambdas" / "basel
 #: Longest job-name prefix the handler accepts (it appends "-" and a 16-character hash; SageMaker allows 63).
 MAX_JOB_NAME_PREFIX = 40
 
+# How long CloudFormation waits, from the outside in. Every number is below the one before it, so CloudFormation
+# learns the job's real outcome (its FailureReason, or why it was stopped) before any limit of its own expires.
+#
+#: One custom-resource operation: ServiceTimeout is "an integer from 1 to 3600" (AWS::CloudFormation::
+#: CustomResource; aws-cdk-lib's CustomResource refuses more). Set explicitly, not left to a default.
+SERVICE_TIMEOUT = Duration.seconds(3600)
+#: The Provider's waiter gives up after this (aws-cdk-lib: "The maximum timeout is 1 hour"). Ten minutes under
+#: SERVICE_TIMEOUT leave room for on_event (at most 5 minutes, seconds in practice) and the framework's reply.
+PROVIDER_TOTAL_TIMEOUT = Duration.minutes(50)
+#: is_complete stops a job still running this long after SageMaker created it and fails with that reason. The
+#: job is created before the waiter starts and polled every minute, so this is reached by minute 49 of the wait.
+JOB_DEADLINE = Duration.minutes(48)
+#: From CreateProcessingJob to the analyzer's first log line: 4 min 04 s in AWS's introduction notebook
+#: (aws/amazon-sagemaker-examples, sagemaker_model_monitor/introduction/SageMaker-ModelMonitoring_outputs.ipynb:
+#: job created 00:23:53, first container log 00:27:57); allowed about 2.5 times that.
+START_UP_ALLOWANCE = Duration.minutes(10)
+#: From the analyzer's last log line to the job's end (upload of the two files): 27 s in the same run.
+UPLOAD_ALLOWANCE = Duration.minutes(2)
+#: The longest MaxRuntimeInSeconds that still ends inside JOB_DEADLINE: 48 - 10 - 2 = 36 minutes.
+MAX_RUNTIME_LIMIT = Duration.minutes(
+    int(JOB_DEADLINE.to_minutes() - START_UP_ALLOWANCE.to_minutes() - UPLOAD_ALLOWANCE.to_minutes())
+)
+DEFAULT_MAX_RUNTIME = Duration.minutes(30)
+
 
 class SuggestedBaseline(Construct):
     """Statistics and constraints of a dataset, computed by a Model Monitor baseline job at deploy time.
@@ -44,9 +68,8 @@ class SuggestedBaseline(Construct):
     :param instance_type: processing instance type. Default: ``ml.m5.xlarge``.
     :param instance_count: Default: 1.
     :param volume_size_gb: Default: 30.
-    :param max_runtime: the job's stopping condition. Default: one hour.
-    :param total_timeout: how long CloudFormation waits for the job. Default: ``max_runtime`` plus 30 minutes
-        for the instance to start and the output to upload.
+    :param max_runtime: the job's stopping condition, at most ``MAX_RUNTIME_LIMIT`` (36 minutes): with the
+        start-up and upload allowances it must end before ``JOB_DEADLINE``. Default: 30 minutes.
     :param query_interval: how often the job's status is read. Default: one minute.
     """
 
@@ -67,7 +90,6 @@ class SuggestedBaseline(Construct):
         instance_count: int = 1,
         volume_size_gb: int = 30,
         max_runtime: Duration | None = None,
-        total_timeout: Duration | None = None,
         query_interval: Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -79,8 +101,13 @@ class SuggestedBaseline(Construct):
             raise ValueError(f"job_name_prefix must be 1 to {MAX_JOB_NAME_PREFIX} characters, got {job_name_prefix!r}")
         if not Token.is_unresolved(instance_type) and not instance_type.startswith("ml."):
             raise ValueError(f"instance_type must be a SageMaker instance type (ml.*), got {instance_type!r}")
-        max_runtime = max_runtime or Duration.hours(1)
-        total_timeout = total_timeout or max_runtime.plus(Duration.minutes(30))
+        max_runtime = max_runtime or DEFAULT_MAX_RUNTIME
+        if not 1 <= max_runtime.to_seconds() <= MAX_RUNTIME_LIMIT.to_seconds():
+            raise ValueError(
+                f"max_runtime must be from 1 second to {int(MAX_RUNTIME_LIMIT.to_minutes())} minutes (the job must end "
+                f"within {int(JOB_DEADLINE.to_minutes())} minutes of its creation, start-up and upload included), "
+                f"got {max_runtime.to_human_string()}"
+            )
 
         output = S3Location(bucket=output_bucket.bucket_name, key=f"{output_prefix.strip('/')}/")
         self.encryption_key = encryption_key
@@ -116,7 +143,9 @@ class SuggestedBaseline(Construct):
             description="Reports whether the Model Monitor baseline job has ended, and how",
             timeout=Duration.minutes(1),
             job_arn_prefix=job_arn_prefix,
-            actions=["sagemaker:DescribeProcessingJob"],
+            # Stop: a job past JOB_DEADLINE is stopped before the wait is given up on.
+            actions=["sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"],
+            environment={"JOB_DEADLINE_SECONDS": str(int(JOB_DEADLINE.to_seconds()))},
         )
 
         provider = waiting_provider(
@@ -124,7 +153,7 @@ class SuggestedBaseline(Construct):
             on_event=on_event,
             is_complete=is_complete,
             query_interval=query_interval or Duration.minutes(1),
-            total_timeout=total_timeout,
+            total_timeout=PROVIDER_TOTAL_TIMEOUT,
             log_key=encryption_key,
         )
 
@@ -133,6 +162,7 @@ class SuggestedBaseline(Construct):
             "Resource",
             service_token=provider.service_token,
             resource_type="Custom::ModelMonitorBaseline",
+            service_timeout=SERVICE_TIMEOUT,
             properties={
                 "DatasetUri": dataset.uri,
                 "DatasetFormat": dataset_format,
@@ -174,6 +204,7 @@ class SuggestedBaseline(Construct):
         timeout: Duration,
         job_arn_prefix: str,
         actions: list[str],
+        environment: dict[str, str] | None = None,
     ) -> lambda_.DockerImageFunction:
         logging = FunctionLogging(
             self, f"{construct_id}Logging", description=description, encryption_key=self.encryption_key
@@ -198,7 +229,7 @@ class SuggestedBaseline(Construct):
             timeout=timeout,
             role=logging.role,
             log_group=logging.log_group,
-            environment={"POWERTOOLS_SERVICE_NAME": "model-monitor-baseline"},
+            environment={"POWERTOOLS_SERVICE_NAME": "model-monitor-baseline", **(environment or {})},
         )
         acknowledge_unreserved_concurrency(function)
         return function

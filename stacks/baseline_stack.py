@@ -47,7 +47,7 @@ class BaselineStack(Stack):
             encryption_key=self.storage.encryption_key,
             job_name_prefix=f"{settings.stack_prefix}-baseline",
             instance_type=settings.baseline_instance_type,
-            total_timeout=Duration.minutes(settings.baseline_timeout_minutes),
+            max_runtime=Duration.minutes(settings.baseline_max_runtime_minutes),
         )
 
         CfnOutput(self, "BaselineStatisticsUri", value=self.baseline.statistics_uri)

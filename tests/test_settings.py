@@ -215,6 +215,24 @@ def test_daily_schedule_allows_a_day() -> None:
     assert settings.monitoring_max_runtime_seconds == 86400
 
 
+def test_baseline_runtime_beyond_what_cloudformation_can_wait_for_is_refused_in_one_line() -> None:
+    assert settings_with(baseline_max_runtime_minutes=36).baseline_max_runtime_minutes == 36
+    with pytest.raises(SettingsError) as error:
+        settings_with(baseline_max_runtime_minutes=37)
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.startswith("setting baseline_max_runtime_minutes: got 37; expected an integer from 5 to 36 ")
+    assert "CloudFormation waits at most an hour for a custom resource" in message
+
+
+def test_the_replaced_baseline_timeout_setting_says_what_replaced_it() -> None:
+    with pytest.raises(SettingsError) as error:
+        load_settings(stage="default", stages={"default": {"baseline_timeout_minutes": 90}})
+    assert str(error.value).startswith(
+        "setting baseline_timeout_minutes in stage 'default' was replaced by baseline_max_runtime_minutes"
+    )
+
+
 def test_subnets_need_security_groups() -> None:
     with pytest.raises(SettingsError, match="expected both set or both empty"):
         settings_with(subnet_ids=["subnet-0123456789abcdef0"])

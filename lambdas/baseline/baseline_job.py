@@ -9,6 +9,7 @@ path that starts a job; polling and deleting need nothing but the SageMaker clie
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, Final, TypeAlias
 
 from aws_lambda_powertools import Logger
@@ -151,8 +152,13 @@ def describe_job(sagemaker_client: SageMakerClient, job_name: str) -> dict[str, 
     return response
 
 
-def poll(sagemaker_client: SageMakerClient, job_name: str) -> dict[str, Any]:
-    """The Provider's is_complete answer for the job: wait, done with the baseline's URIs, or fail."""
+def poll(sagemaker_client: SageMakerClient, job_name: str, *, deadline_seconds: int | None = None) -> dict[str, Any]:
+    """The Provider's is_complete answer for the job: wait, done with the baseline's URIs, or fail.
+
+    A job still running ``deadline_seconds`` after its creation is stopped and reported as failed, with the
+    reason: CloudFormation then learns what happened before its own limits expire, instead of failing the
+    stack later with a bare timeout while the job keeps running.
+    """
     try:
         description = describe_job(sagemaker_client, job_name)
     except ClientError as error:
@@ -166,6 +172,8 @@ def poll(sagemaker_client: SageMakerClient, job_name: str) -> dict[str, Any]:
     status = description["ProcessingJobStatus"]
     logger.info("Baseline job status", extra={"job_name": job_name, "job_status": status})
     if status in RUNNING_STATUSES:
+        if deadline_seconds is not None:
+            _enforce_deadline(sagemaker_client, description, deadline_seconds)
         return {"IsComplete": False}
     if status in FAILED_STATUSES:
         reason = description.get("FailureReason") or description.get("ExitMessage") or "no reason given"
@@ -197,6 +205,29 @@ def stop_if_running(sagemaker_client: SageMakerClient, job_name: str) -> str | N
     if status != "InProgress":
         logger.info("Baseline job is not running; nothing to stop", extra={"job_name": job_name, "job_status": status})
         return status
+    _stop(sagemaker_client, job_name)
+    return status
+
+
+def _enforce_deadline(sagemaker_client: SageMakerClient, description: dict[str, Any], deadline_seconds: int) -> None:
+    """Stop and fail a job that has been running for ``deadline_seconds`` since SageMaker created it."""
+    job_name = description["ProcessingJobName"]
+    created: datetime = description["CreationTime"]
+    age = (datetime.now(UTC) - created).total_seconds()
+    if age < deadline_seconds:
+        return
+    status = description["ProcessingJobStatus"]
+    if status == "InProgress":
+        _stop(sagemaker_client, job_name)
+    raise BaselineJobFailedError(
+        f"Baseline job {job_name} was still {status} {int(age // 60)} minutes after it was created; stopped at "
+        f"the {deadline_seconds // 60}-minute deadline, so that CloudFormation hears this before its one-hour "
+        "custom-resource limit. Deploy again (instances sometimes start slowly), or make the job faster: a larger "
+        "baseline_instance_type or a smaller baseline dataset"
+    )
+
+
+def _stop(sagemaker_client: SageMakerClient, job_name: str) -> None:
     try:
         sagemaker_client.stop_processing_job(ProcessingJobName=job_name)
     except ClientError as error:
@@ -204,9 +235,8 @@ def stop_if_running(sagemaker_client: SageMakerClient, job_name: str) -> str | N
         if not (_is_not_found(error) or _error_code(error) == "ValidationException"):
             raise
         logger.info("Baseline job ended before it could be stopped", extra={"job_name": job_name})
-        return status
+        return
     logger.info("Stopping the baseline job", extra={"job_name": job_name})
-    return status
 
 
 def _output_uri(description: dict[str, Any]) -> str:

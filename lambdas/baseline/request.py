@@ -47,6 +47,9 @@ DEFAULT_OUTPUT_COLUMNS_POSITION: Final[OutputColumnsPosition] = "START"
 KNOWN_PROPERTIES: Final = frozenset(
     {
         "ServiceToken",
+        # The resource's own ServiceTimeout, like ServiceToken, may arrive with the properties: accepted, never
+        # job-defining (the template sets it, and aws-cdk-lib passes it through to the framework).
+        "ServiceTimeout",
         "DatasetUri",
         "DatasetFormat",
         "Header",

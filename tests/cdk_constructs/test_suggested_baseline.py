@@ -18,15 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import App, Duration, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template as AssertionsTemplate
 
 from cdk_constructs.s3_location import S3Location
 from cdk_constructs.sagemaker_images import image_table
-from cdk_constructs.suggested_baseline import MAX_JOB_NAME_PREFIX, SuggestedBaseline
+from cdk_constructs.suggested_baseline import MAX_JOB_NAME_PREFIX, MAX_RUNTIME_LIMIT, SuggestedBaseline
 from lambdas.baseline.request import derive_job_name, parse_properties
+from settings import BASELINE_MAX_RUNTIME_LIMIT_MINUTES
 from stacks.baseline_stack import DEMO_BASELINE
 from tests.synth import Synthesized, synth_stage
 
@@ -39,7 +40,7 @@ OVERRIDES: tuple[tuple[str, Any], ...] = (
     ("baseline_dataset_uri", USER_DATASET_URI),
     ("baseline_dataset_format", "jsonl"),
     ("baseline_dataset_header", False),
-    ("baseline_timeout_minutes", 45),
+    ("baseline_max_runtime_minutes", 20),
     ("baseline_instance_type", "ml.m5.2xlarge"),
 )
 
@@ -346,29 +347,67 @@ def test_one_baseline_resource_served_by_the_provider_framework(template: Templa
     assert environment["WAITER_STATE_MACHINE_ARN"] == {"Ref": state_machine_id}
 
 
-@pytest.mark.parametrize(("which", "minutes"), [("default", 90), ("customised", 45)])
-def test_waiter_polls_every_minute_for_the_configured_timeout(
-    default: Synthesized, customised: Synthesized, which: str, minutes: int
-) -> None:
-    """The waiter asks isComplete once a minute, for ``baseline_timeout_minutes`` in all, then gives up.
+def test_waiter_polls_every_minute_for_50_minutes(default: Synthesized, customised: Synthesized) -> None:
+    """The waiter asks isComplete once a minute for 50 minutes in all, whatever the job's runtime, then gives up.
 
-    Too short a wait fails deploys of slow baselines; too long a wait leaves a stuck stack for hours.
+    aws-cdk-lib's Provider waits at most an hour, and CloudFormation's ServiceTimeout is an hour too: 50 minutes
+    leave room for on_event and the reply. The job's own deadline (48 minutes) comes first.
     """
-    template = stack_template(_both(default, customised, which), "Baseline")
+    for synthesized in (default, customised):
+        template = stack_template(synthesized, "Baseline")
+        _, state_machine = the_one(template, "AWS::StepFunctions::StateMachine")
+        definition = json.loads(Intrinsics(template)(state_machine["Properties"]["DefinitionString"]))
+        poll = definition["States"][definition["StartAt"]]
+        evaluate = Intrinsics(template)
+        assert poll["Resource"] == evaluate({"Fn::GetAtt": [framework_function(template, "isComplete")[0], "Arn"]})
+
+        (retry,) = poll["Retry"]
+        assert retry["IntervalSeconds"] == 60
+        assert retry["BackoffRate"] == 1
+        assert retry["IntervalSeconds"] * retry["MaxAttempts"] == 50 * 60
+
+        (catch,) = poll["Catch"]
+        on_timeout = definition["States"][catch["Next"]]
+        on_timeout_arn = evaluate({"Fn::GetAtt": [framework_function(template, "onTimeout")[0], "Arn"]})
+        assert on_timeout["Resource"] == on_timeout_arn
+
+
+@pytest.mark.parametrize("max_runtime_minutes", [5, 30, 36])
+def test_cloudformation_learns_the_outcome_before_any_of_its_limits_for_every_allowed_runtime(
+    max_runtime_minutes: int,
+) -> None:
+    """For every runtime the settings allow: the job ends (or is stopped at the deadline) before the waiter gives
+    up, and the waiter gives up before CloudFormation's ServiceTimeout, which is at most 3600 seconds."""
+    baseline = build(max_runtime=Duration.minutes(max_runtime_minutes))
+    template: Template = dict(AssertionsTemplate.from_stack(Stack.of(baseline)).to_json())
+    (resource,) = [r for r in template["Resources"].values() if r["Type"] == "Custom::ModelMonitorBaseline"]
+    service_timeout = int(resource["Properties"]["ServiceTimeout"])
+    assert service_timeout == 3600  # explicit, and CloudFormation's maximum
+
     _, state_machine = the_one(template, "AWS::StepFunctions::StateMachine")
-    definition = json.loads(Intrinsics(template)(state_machine["Properties"]["DefinitionString"]))
-    poll = definition["States"][definition["StartAt"]]
-    evaluate = Intrinsics(template)
-    assert poll["Resource"] == evaluate({"Fn::GetAtt": [framework_function(template, "isComplete")[0], "Arn"]})
+    definition_string = state_machine["Properties"]["DefinitionString"]
+    definition = json.loads(Intrinsics(template)(definition_string))
+    (retry,) = definition["States"][definition["StartAt"]]["Retry"]
+    waiter_seconds = retry["IntervalSeconds"] * retry["MaxAttempts"]
 
-    (retry,) = poll["Retry"]
-    assert retry["IntervalSeconds"] == 60
-    assert retry["BackoffRate"] == 1
-    assert retry["IntervalSeconds"] * retry["MaxAttempts"] == minutes * 60
+    start = on_event(template)[1]["Properties"]
+    wait = is_complete(template)[1]["Properties"]
+    deadline = int(wait["Environment"]["Variables"]["JOB_DEADLINE_SECONDS"])
+    runtime = int(resource["Properties"]["MaxRuntimeInSeconds"])
+    assert runtime == max_runtime_minutes * 60
+    # The job's runtime plus the measured start-up (x2.5) and upload allowances ends before its deadline ...
+    assert runtime + 10 * 60 + 2 * 60 <= deadline
+    # ... the deadline is noticed within one poll, before the waiter's end ...
+    assert deadline + retry["IntervalSeconds"] <= waiter_seconds
+    # ... and on_event (which creates the job before the waiter starts) plus the whole wait fit in ServiceTimeout.
+    assert start["Timeout"] + waiter_seconds + wait["Timeout"] < service_timeout
 
-    (catch,) = poll["Catch"]
-    on_timeout = definition["States"][catch["Next"]]
-    assert on_timeout["Resource"] == evaluate({"Fn::GetAtt": [framework_function(template, "onTimeout")[0], "Arn"]})
+
+def test_settings_and_construct_agree_on_the_longest_runtime() -> None:
+    assert MAX_RUNTIME_LIMIT.to_minutes() == BASELINE_MAX_RUNTIME_LIMIT_MINUTES == 36
+    build(max_runtime=MAX_RUNTIME_LIMIT)
+    with pytest.raises(ValueError, match="max_runtime must be from 1 second to 36 minutes"):
+        build(max_runtime=Duration.minutes(37))
 
 
 def test_both_handlers_run_one_container_image_with_their_own_entry_point(
@@ -467,7 +506,7 @@ def test_custom_resource_writes_to_the_data_bucket_as_the_processing_role(templa
     assert properties["InstanceType"] == "ml.m5.xlarge"
     assert properties["InstanceCount"] == "1"
     assert properties["VolumeSizeInGB"] == "30"
-    assert properties["MaxRuntimeInSeconds"] == "3600"
+    assert properties["MaxRuntimeInSeconds"] == "1800"  # baseline_max_runtime_minutes, 30 by default
 
 
 def test_user_dataset_format_header_and_instance_type_come_from_settings(customised: Synthesized) -> None:
@@ -501,7 +540,7 @@ def test_handler_accepts_every_property_the_template_sends(
     request = parse_properties(properties)
     assert request.role_arn == evaluate({"Fn::GetAtt": [processing_role(template), "Arn"]})
     assert request.kms_key_arn == evaluate(data_key_arn(template))
-    assert request.max_runtime_in_seconds == 3600
+    assert request.max_runtime_in_seconds == (1800 if which == "default" else 1200)
 
 
 # --- 3. least privilege ---------------------------------------------------------------------------------
@@ -522,11 +561,17 @@ def test_start_function_may_start_describe_and_stop_only_this_baselines_jobs(tem
     _assert_job_and_log_grants(template, function, statements)
 
 
-def test_wait_function_may_only_describe_this_baselines_jobs(template: Template) -> None:
-    """is_complete only reads the job's status: it can neither start, stop nor pass a role."""
+def test_wait_function_may_only_describe_and_stop_this_baselines_jobs(template: Template) -> None:
+    """is_complete reads the job's status, and stops a job past its deadline: it can neither start one nor pass
+    a role."""
     _, function = is_complete(template)
     statements = statements_of(template, role_of(function))
-    assert actions_of(statements) == {"logs:CreateLogStream", "logs:PutLogEvents", "sagemaker:DescribeProcessingJob"}
+    assert actions_of(statements) == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "sagemaker:DescribeProcessingJob",
+        "sagemaker:StopProcessingJob",
+    }
     _assert_job_and_log_grants(template, function, statements)
 
 

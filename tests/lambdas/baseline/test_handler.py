@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -60,7 +61,11 @@ def _create(context: LambdaContext, props: dict[str, str] | None = None) -> str:
 
 
 def _description(
-    name: str, status: str, failure_reason: str | None = None, output_uri: str = OUTPUT_URI
+    name: str,
+    status: str,
+    failure_reason: str | None = None,
+    output_uri: str = OUTPUT_URI,
+    age: timedelta = timedelta(minutes=5),
 ) -> dict[str, Any]:
     description: dict[str, Any] = {
         "ProcessingJobName": name,
@@ -71,7 +76,7 @@ def _description(
         },
         "AppSpecification": {"ImageUri": "image"},
         "RoleArn": ROLE_ARN,
-        "CreationTime": "2026-01-01T00:00:00Z",
+        "CreationTime": datetime.now(UTC) - age,
         "ProcessingOutputConfig": {
             "Outputs": [
                 {
@@ -312,6 +317,65 @@ def test_is_complete_waits_while_the_job_runs(status: str, stubber: Stubber, con
     stubber.add_response("describe_processing_job", _description("job-1", status), {"ProcessingJobName": "job-1"})
 
     assert handler.is_complete(cfn_event("Create", physical_id="job-1"), context) == {"IsComplete": False}
+
+
+def test_is_complete_stops_a_job_still_running_at_the_deadline_and_says_why(
+    stubber: Stubber, api_calls: ApiCalls, context: LambdaContext
+) -> None:
+    """48 minutes after its creation the job is stopped, and the stack fails with that reason before the
+    Provider's 50-minute wait or CloudFormation's one-hour ServiceTimeout would fail it with a bare timeout."""
+    # Stubber: moto cannot hold a job in InProgress, nor stop one.
+    stubber.add_response(
+        "describe_processing_job", _description("job-1", "InProgress", age=timedelta(minutes=48, seconds=30))
+    )
+    stubber.add_response("stop_processing_job", {}, {"ProcessingJobName": "job-1"})
+
+    with pytest.raises(BaselineJobFailedError) as raised:
+        handler.is_complete(cfn_event("Create", physical_id="job-1"), context)
+    assert api_calls.names == [DESCRIBE, STOP]
+    message = str(raised.value)
+    assert message.startswith("Baseline job job-1 was still InProgress 48 minutes after it was created; stopped at ")
+    assert "the 48-minute deadline" in message
+    assert "\n" not in message
+
+
+def test_is_complete_keeps_waiting_just_before_the_deadline(
+    stubber: Stubber, api_calls: ApiCalls, context: LambdaContext
+) -> None:
+    stubber.add_response(
+        "describe_processing_job", _description("job-1", "InProgress", age=timedelta(minutes=47, seconds=30))
+    )
+
+    assert handler.is_complete(cfn_event("Create", physical_id="job-1"), context) == {"IsComplete": False}
+    assert api_calls.names == [DESCRIBE]
+
+
+def test_is_complete_fails_a_job_still_stopping_at_the_deadline_without_stopping_it_again(
+    stubber: Stubber, api_calls: ApiCalls, context: LambdaContext
+) -> None:
+    stubber.add_response("describe_processing_job", _description("job-1", "Stopping", age=timedelta(minutes=50)))
+
+    with pytest.raises(BaselineJobFailedError, match="was still Stopping 50 minutes after it was created"):
+        handler.is_complete(cfn_event("Create", physical_id="job-1"), context)
+    assert api_calls.names == [DESCRIBE]
+
+
+def test_is_complete_reads_the_deadline_the_construct_sets(
+    stubber: Stubber, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JOB_DEADLINE_SECONDS", "600")
+    stubber.add_response("describe_processing_job", _description("job-1", "InProgress", age=timedelta(minutes=11)))
+    stubber.add_response("stop_processing_job", {}, {"ProcessingJobName": "job-1"})
+
+    with pytest.raises(BaselineJobFailedError, match="the 10-minute deadline"):
+        handler.is_complete(cfn_event("Create", physical_id="job-1"), context)
+
+
+@pytest.mark.parametrize("raw", ["0", "-5", "48m", ""])
+def test_a_malformed_deadline_is_refused(raw: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOB_DEADLINE_SECONDS", raw)
+    with pytest.raises(ValueError, match="JOB_DEADLINE_SECONDS must be a positive whole number of seconds"):
+        handler.job_deadline_seconds()
 
 
 @pytest.mark.parametrize("status", ["Failed", "Stopped"])

@@ -153,6 +153,7 @@ def test_job_defining_change_needs_new_job(name: str, value: str) -> None:
         {"InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": "30"},  # defaults made explicit
         {"OutputUri": OUTPUT_URI + "/"},
         {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:new-provider"},
+        {"ServiceTimeout": "3600"},
     ],
 )
 def test_other_changes_keep_the_baseline(change: dict[str, str]) -> None:
