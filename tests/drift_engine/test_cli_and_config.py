@@ -53,11 +53,6 @@ def test_a_missing_dataset_or_baseline_is_one_line(tmp_path: Path) -> None:
     assert code == 2 and "no baseline file at" in _one_error_line(err)
 
 
-def test_an_s3_location_is_one_line(tmp_path: Path) -> None:
-    code, _, err = _run(["baseline", "--dataset", "s3://bucket/data.csv", "--format", "csv", "--output", str(tmp_path)])
-    assert code == 2 and "reads local files only" in _one_error_line(err)
-
-
 def test_an_empty_window_is_one_line(tmp_path: Path) -> None:
     argv = ["analyze", "--capture", str(SDK_MONITOR / "captured-data.jsonl"), "--baseline-statistics",
             str(SDK_DATA_QUALITY / "statistics.json"), "--baseline-constraints",
