@@ -11,7 +11,9 @@ What it does (issue 10, "Measure"):
    tree (sampled every 50 ms from ``/proc``; worker processes and Spark's JVM included) and the largest single
    process (``wait4``'s ``ru_maxrss``):
 
-   * ``engine``: ``python -m drift_engine analyze`` over the folder (one worker process per core);
+   * ``engine``: ``python -m drift_engine analyze`` over the folder (one worker process per core), under
+     ``--engine-python``: best a virtual environment with only ``drift_engine/requirements.txt``, as the engine's
+     image has (with pandas installed, pyarrow imports it in every worker process, about a second each);
    * ``read-floor``: the same files read and split into columns by the engine's column-wise reader
      (``drift_engine.capture.iter_capture_file``: pyarrow's JSON reader, payloads parsed by pyarrow's CSV
      reader), in as many processes, with no statistics at all: what reading alone costs;
@@ -24,9 +26,12 @@ What it does (issue 10, "Measure"):
 
 Usage::
 
-    python scripts/benchmark_engine.py --records 1000000 --data /tmp/bench-1m \\
-        --evidently-python /work/bench-venv/bin/python --spark
-    python scripts/benchmark_engine.py --records 10000000 --data /tmp/bench-10m --only engine
+    python -m venv /tmp/engine-venv && /tmp/engine-venv/bin/pip install -r drift_engine/requirements.txt
+    python -m venv /tmp/bench-venv && /tmp/bench-venv/bin/pip install evidently==0.7.23 "pandas<3"
+    python scripts/benchmark_engine.py --records 1000000 --data /tmp/bench-1m --engine-python \\
+        /tmp/engine-venv/bin/python --evidently-python /tmp/bench-venv/bin/python --spark
+    python scripts/benchmark_engine.py --records 10000000 --data /tmp/bench-10m --only engine \\
+        --engine-python /tmp/engine-venv/bin/python
 
 The functions a child process runs (``_child_read_floor``, ``_child_evidently``) import what they need
 themselves: the Evidently child runs under another interpreter that has neither this project nor its
@@ -73,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
         help="where the capture files are kept",
     )
     parser.add_argument("--evidently-python", help="an interpreter with evidently installed")
+    parser.add_argument(
+        "--engine-python",
+        default=sys.executable,
+        help="the interpreter of the engine and the read floor, e.g. a virtual environment with only "
+        "drift_engine/requirements.txt, as in the engine's image (default: this one)",
+    )
     parser.add_argument("--spark", action="store_true", help="also time the Spark runner in local mode")
     parser.add_argument("--only", nargs="+", choices=("engine", "read-floor", "evidently", "spark"))
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
@@ -101,10 +112,10 @@ def _run(arguments: argparse.Namespace) -> int:
     if not arguments.evidently_python:
         chosen.discard("evidently")
     runs: dict[str, list[str]] = {
-        "engine": [sys.executable, "-m", "drift_engine", "analyze", "--capture", str(capture), "--baseline",
+        "engine": [arguments.engine_python, "-m", "drift_engine", "analyze", "--capture", str(capture), "--baseline",
                    str(baseline), "--out", str(data / "out-engine"), "--quiet", "--workers", str(arguments.workers),
                    *window],
-        "read-floor": [sys.executable, __file__, "_read-floor", "--capture", str(capture), "--workers",
+        "read-floor": [arguments.engine_python, __file__, "_read-floor", "--capture", str(capture), "--workers",
                        str(arguments.workers)],
         "evidently": [str(arguments.evidently_python), __file__, "_evidently", "--capture", str(capture),
                       "--baseline-csv", str(BASELINE_CSV)],
