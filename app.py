@@ -6,6 +6,7 @@ npx cdk synth -c stage=prod                    # a stage from cdk.json
 npx cdk synth -c settings.sampling_percentage=50   # one setting overridden
 """
 
+import os
 import sys
 
 from aws_cdk import App
@@ -16,7 +17,11 @@ from stacks import build_stacks
 
 
 def main() -> None:
-    app = App()
+    # aws-cdk-lib's built-in CloudFormation validation (a WebAssembly schema validator and CDK's default rules) takes
+    # longer than the rest of a synth together. Every template of every stage already goes through it, and through
+    # cfn-lint, in the tests (tests/synth.py turns it on, tests/stacks/test_gates.py fails on any finding), so a
+    # plain synth skips it unless CDK_VALIDATION=true asks for it; cdk-nag still runs on every synth.
+    app = App(builtin_cloud_formation_validation=os.environ.get("CDK_VALIDATION") == "true")
     try:
         settings = load_settings(
             stage=app.node.try_get_context("stage"),

@@ -2,7 +2,8 @@
 
 Synthesis is the slow part of every CDK test (a jsii round trip per construct), so tests never build their own
 app for a whole stage: they ask ``synth_stage`` and get the cached cloud assembly, its templates and the stack
-objects. The synth runs the real ``build_stacks`` with cdk-nag attached, so a finding fails it here too.
+objects. The synth runs the real ``build_stacks`` with cdk-nag attached, so a finding fails it here too, and with
+aws-cdk-lib's built-in CloudFormation validation, whose findings the gates read from the validation report.
 """
 
 from __future__ import annotations
@@ -85,7 +86,13 @@ class Synthesized:
 def synth_stage(stage: str = "default", overrides: tuple[tuple[str, Any], ...] = ()) -> Synthesized:
     """The synthesized app of ``stage`` (from cdk.json), with ``overrides`` applied, built once per run."""
     settings = load_settings(stage=stage, stages=CDK_JSON_CONTEXT["stages"], overrides=dict(overrides))
-    app = App(outdir=tempfile.mkdtemp(prefix=f"cdk-{stage}-"), context=_feature_flags())
+    # The built-in CloudFormation validation is on here (app.py leaves it off for speed): test_gates.py fails on
+    # any finding it reports. One engine serves every synth of the run.
+    app = App(
+        outdir=tempfile.mkdtemp(prefix=f"cdk-{stage}-"),
+        context=_feature_flags(),
+        builtin_cloud_formation_validation=True,
+    )
     stacks = build_stacks(app, settings)
     return Synthesized(settings=settings, stacks=stacks, assembly=app.synth())
 

@@ -1,4 +1,5 @@
-"""The gates every change keeps green: cdk-nag silent, cfn-lint silent, templates match their snapshots."""
+"""The gates every change keeps green: cdk-nag and CDK's CloudFormation validation silent, cfn-lint silent,
+templates match their snapshots."""
 
 from __future__ import annotations
 
@@ -8,20 +9,34 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
+from aws_cdk import App, CfnResource, Stack
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from tests.lint import lint_template
-from tests.synth import STAGES, mask_asset_hashes, synth_stage
+from tests.synth import CDK_JSON_CONTEXT, STAGES, mask_asset_hashes, synth_stage
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_cdk_nag_reports_nothing_unacknowledged(stage: str) -> None:
     # synth_stage raises "ValidationFailed" when any AwsSolutions finding is left unacknowledged; the
-    # report it writes must then hold no plugin report with violations either.
+    # report it writes must then hold no plugin report with violations either: neither cdk-nag's nor those of
+    # aws-cdk-lib's built-in CloudFormation validation, which reports its findings as warnings.
     synthesized = synth_stage(stage)
     report = json.loads((Path(synthesized.assembly.directory) / "validation-report.json").read_text())
     assert [plugin for plugin in report["pluginReports"] if plugin.get("violations")] == []
+
+
+def test_the_builtin_validation_gate_can_fail(tmp_path: Path) -> None:
+    """An app built like tests/synth.py's fails on an unknown property: with cdk.json's
+    ``@aws-cdk/core:validateAgainstDefaultRules``, the built-in validation's findings are errors."""
+    app = App(outdir=str(tmp_path), context=CDK_JSON_CONTEXT, builtin_cloud_formation_validation=True)
+    CfnResource(Stack(app, "Bad"), "Bucket", type="AWS::S3::Bucket", properties={"BucketNam": "typo"})
+    with pytest.raises(RuntimeError, match=r"BucketNam.*\(CloudFormation Validate\)"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    findings = [v["description"] for plugin in report["pluginReports"] for v in plugin["violations"]]
+    assert any("BucketNam" in finding for finding in findings)
 
 
 @pytest.fixture(scope="module")
