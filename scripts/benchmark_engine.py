@@ -4,8 +4,9 @@ What it does (issue 10, "Measure"):
 
 1. Generates N taxi-like capture records as SageMaker writes them (``demo.capture.capture_hour``: ``text/csv``
    requests of the demo's 8 features answered by the demo model, JSON Lines files of about 3,500 records under
-   ``yyyy/mm/dd/hh`` folders, a new file every 5 minutes), unless the data folder already holds them, and the
-   engine's baseline of the demo's ``baseline.csv``.
+   ``<endpoint>/<variant>/yyyy/mm/dd/hh`` folders, a new file every 5 minutes; beyond 1,000,000 records, those
+   files linked under more variants), unless the data folder already holds them, and the engine's baseline of
+   the demo's ``baseline.csv``.
 2. Runs each contender in its own process and measures its wall time (interpreter start and imports included:
    that is what a user waits for) and its peak memory: the largest sum of resident set sizes over the process
    tree (sampled every 50 ms from ``/proc``; worker processes and Spark's JVM included) and the largest single
@@ -54,6 +55,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASELINE_CSV = REPO_ROOT / "demo" / "data" / "baseline.csv"
 RECORDS_PER_HOUR = 42_000  # 12 files an hour: about 3,500 records per capture file
+BASE_RECORDS = 1_000_000  # generated; larger runs link these files under more variants
 SAMPLE_SECONDS = 0.05
 if str(REPO_ROOT) not in sys.path:  # the project's packages, for this script's own children too
     sys.path.insert(0, str(REPO_ROOT))
@@ -161,10 +163,37 @@ def _line(name: str, result: dict[str, Any]) -> str:
 
 
 def _generate(capture: Path, records: int) -> None:
-    """Capture files for ``records`` requests, one hour folder per 42,000; kept for the next run."""
+    """Capture files for ``records`` requests, kept for the next run.
+
+    Up to :data:`BASE_RECORDS`: one variant (``AllTraffic``), one hour folder per 42,000 records. Beyond, in
+    multiples of it: those files, hard-linked under further variants (``Variant1``, …) as an endpoint with
+    several production variants has them; the records repeat, which changes nothing the engine's memory or
+    speed depends on, and 10,000,000 records need neither 40 minutes of generation nor 4 GB more disk.
+    """
     marker = capture / ".records"
     if marker.is_file() and int(marker.read_text()) == records:
         return
+    variants = 1
+    if records > BASE_RECORDS:
+        if records % BASE_RECORDS:
+            raise SystemExit(f"--records above {BASE_RECORDS:,} must be a multiple of it")
+        variants = records // BASE_RECORDS
+    base = records // variants
+    base_marker = capture / ".base-records"
+    if not (base_marker.is_file() and int(base_marker.read_text()) == base):
+        _generate_variant(capture, base)
+        base_marker.write_text(str(base))
+    source = capture / "benchmark" / "AllTraffic"
+    for variant in range(1, variants):
+        for path in sorted(source.rglob("*.jsonl")):
+            link = capture / "benchmark" / f"Variant{variant}" / path.relative_to(source)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if not link.exists():
+                link.hardlink_to(path)
+    marker.write_text(str(records))
+
+
+def _generate_variant(capture: Path, records: int) -> None:
     from datetime import UTC, datetime, timedelta
 
     from demo.capture import capture_hour
@@ -180,7 +209,6 @@ def _generate(capture: Path, records: int) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
         print(f"  generated hour {index + 1}/{hours}", file=sys.stderr, flush=True)
-    marker.write_text(str(records))
     print(f"generated {records:,} records in {time.monotonic() - started:.0f} s", file=sys.stderr)
 
 
