@@ -62,9 +62,20 @@ clean:
 diff: setup
 	$(BIN)/python scripts/offline_diff.py $(if $(BASE),--base '$(BASE)') $(DIFF_ARGS)
 
-# Recompile the locks (every package pinned with its hashes) after a change to a requirements.in, with uv (pinned in
-# requirements-dev.txt). A function's lock is for its Lambda runtime: x86_64 manylinux, its Python version.
-UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --custom-compile-command "make lock"
+# Recompile the locks (every package pinned with its hashes, nothing left to resolve at build time) after a change
+# to a requirements.in, with uv (pinned in requirements-dev.txt), constrained to the versions installed here: what
+# the tests run is what the images and zips ship. Each lock is for its Lambda platform: x86_64 manylinux and the
+# runtime's Python (the baseline image's FROM line; the violation-metric function's runtime).
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --custom-compile-command "make lock" \
+	--constraint $(VENV)/tested-versions.txt
 lock: setup
+	$(BIN)/python -m pip freeze --exclude-editable > $(VENV)/tested-versions.txt
+	$(UV_COMPILE) --python-platform x86_64-manylinux_2_34 --python-version 3.13 \
+		lambdas/baseline/requirements.in -o lambdas/baseline/requirements.txt
 	$(UV_COMPILE) --python-platform x86_64-manylinux_2_28 --python-version 3.14 \
 		lambdas/violation_metric/requirements.in -o lambdas/violation_metric/requirements.txt
+
+# Every locked package resolves to a wheel for its Lambda platform (downloads them; needs PyPI).
+.PHONY: check-image-wheels
+check-image-wheels: setup
+	$(BIN)/python scripts/check_image_wheels.py
