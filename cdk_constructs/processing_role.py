@@ -16,17 +16,25 @@ from cdk_constructs.sagemaker_images import image_uri
 class ProcessingRole(Construct):
     """An IAM role for SageMaker processing jobs that run the Model Monitor analyzer.
 
-    It may pull the analyzer image of the stack's region, write processing-job logs, and use
-    ``encryption_key`` for the job's volume and output. Data access (what to read, where to write) is
-    granted by the construct that runs the job, object by object.
+    It may pull the analyzer image of the stack's region (or ``image``, such as the drift engine's), write
+    processing-job logs, and use ``encryption_key`` for the job's volume and output. Data access (what to read,
+    where to write) is granted by the construct that runs the job, object by object.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, description: str, encryption_key: kms.IKey) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        description: str,
+        encryption_key: kms.IKey,
+        image: str | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
             self, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"), description=description
         )
-        grant_pull(self.role, image_uri(self, "model-monitor"))
+        grant_pull(self.role, image or image_uri(self, "model-monitor"))
 
         log_group_arn = Stack.of(self).format_arn(
             service="logs",

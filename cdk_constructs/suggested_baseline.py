@@ -12,6 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from cdk_constructs.engine_image import EngineImage
 from cdk_constructs.function_logging import FunctionLogging
 from cdk_constructs.nag import acknowledge, acknowledge_unreserved_concurrency, wildcard_resource_finding
 from cdk_constructs.processing_role import ProcessingRole
@@ -19,6 +20,11 @@ from cdk_constructs.provider_framework import waiting_provider
 from cdk_constructs.s3_location import S3Location
 
 BASELINE_FUNCTION_DIR = Path(__file__).resolve().parents[1] / "lambdas" / "baseline"
+
+#: Datasets up to this size are baselined by the drift engine inside the function (``lambdas/engine_baseline``,
+#: where the figure is explained: about a minute of the function's 15 at the measured throughput, and it fits the
+#: function's default 512 MB of /tmp); larger ones start a Processing job running the engine image.
+ENGINE_IN_FUNCTION_MAX_BYTES = 256 << 20
 
 #: Longest job-name prefix the handler accepts (it appends "-" and a 16-character hash; SageMaker allows 63).
 MAX_JOB_NAME_PREFIX = 40
@@ -71,6 +77,11 @@ class SuggestedBaseline(Construct):
     :param max_runtime: the job's stopping condition, at most ``MAX_RUNTIME_LIMIT`` (36 minutes): with the
         start-up and upload allowances it must end before ``JOB_DEADLINE``. Default: 30 minutes.
     :param query_interval: how often the job's status is read. Default: one minute.
+    :param engine_image: compute the baseline with the project's drift engine instead of Model Monitor
+        (``Custom::DriftEngineBaseline``, ``lambdas/engine_baseline`` in this image): a dataset of at most
+        ``in_function_max_bytes`` is baselined in the function in seconds, a larger one by a Processing job
+        running the same image. Same properties, attributes, lifecycle and failures. Default: Model Monitor.
+    :param in_function_max_bytes: with ``engine_image``. Default: 256 MiB.
     """
 
     def __init__(
@@ -91,6 +102,8 @@ class SuggestedBaseline(Construct):
         volume_size_gb: int = 30,
         max_runtime: Duration | None = None,
         query_interval: Duration | None = None,
+        engine_image: EngineImage | None = None,
+        in_function_max_bytes: int = ENGINE_IN_FUNCTION_MAX_BYTES,
     ) -> None:
         super().__init__(scope, construct_id)
         if dataset_format not in ("csv", "jsonl"):
@@ -112,11 +125,13 @@ class SuggestedBaseline(Construct):
         output = S3Location(bucket=output_bucket.bucket_name, key=f"{output_prefix.strip('/')}/")
         self.encryption_key = encryption_key
 
+        engine = "the drift engine" if engine_image else "Model Monitor"
         self.processing_role = ProcessingRole(
             self,
             "ProcessingRole",
-            description="Runs Model Monitor baseline jobs: reads the dataset, writes statistics and constraints",
+            description=f"Runs {engine} baseline jobs: reads the dataset, writes statistics and constraints",
             encryption_key=encryption_key,
+            image=engine_image.image_uri if engine_image else None,
         )
         dataset.grant_read_and_list(self.processing_role.role)
         self.processing_role.grant_write(output_bucket, output.key)
@@ -127,8 +142,16 @@ class SuggestedBaseline(Construct):
         on_event = self._function(
             "StartJob",
             handler="baseline.handler.on_event",
-            description="Starts, adopts or stops the Model Monitor baseline job of a CloudFormation request",
-            timeout=Duration.minutes(5),
+            description=(
+                "Computes the engine baseline, or starts, adopts or stops its job, for a CloudFormation request"
+                if engine_image
+                else "Starts, adopts or stops the Model Monitor baseline job of a CloudFormation request"
+            ),
+            # The engine baselines a small dataset in this call: Lambda's longest timeout, and 3008 MB for the
+            # CPU that comes with memory (one vCPU at 1769 MB); the streamed profile itself peaks near 335 MB.
+            timeout=Duration.minutes(15) if engine_image else Duration.minutes(5),
+            memory_size=3008 if engine_image else 1024,
+            engine_image=engine_image,
             job_arn_prefix=job_arn_prefix,
             actions=[
                 "sagemaker:CreateProcessingJob",
@@ -140,13 +163,31 @@ class SuggestedBaseline(Construct):
         is_complete = self._function(
             "WaitForJob",
             handler="baseline.handler.is_complete",
-            description="Reports whether the Model Monitor baseline job has ended, and how",
+            description=f"Reports whether the {engine} baseline has been computed, and how",
             timeout=Duration.minutes(1),
+            memory_size=1024,
+            engine_image=engine_image,
             job_arn_prefix=job_arn_prefix,
             # Stop: a job past JOB_DEADLINE is stopped before the wait is given up on.
             actions=["sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"],
             environment={"JOB_DEADLINE_SECONDS": str(int(JOB_DEADLINE.to_seconds()))},
         )
+
+        if engine_image:
+            # The function reads the dataset and writes the two files itself when it is small enough, and
+            # is_complete reads them back when there was no job. Granted to the roles, where cdk-nag looks.
+            on_event_role, is_complete_role = (_role_of(function) for function in (on_event, is_complete))
+            dataset.grant_read_and_list(on_event_role)
+            output.grant_write(on_event_role)
+            for role in (on_event_role, is_complete_role):
+                output.grant_read(role)
+                role.add_to_policy(
+                    iam.PolicyStatement(
+                        sid="UseOutputKey",
+                        actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                        resources=[encryption_key.key_arn],
+                    )
+                )
 
         provider = waiting_provider(
             self,
@@ -161,9 +202,14 @@ class SuggestedBaseline(Construct):
             self,
             "Resource",
             service_token=provider.service_token,
-            resource_type="Custom::ModelMonitorBaseline",
+            resource_type="Custom::DriftEngineBaseline" if engine_image else "Custom::ModelMonitorBaseline",
             service_timeout=SERVICE_TIMEOUT,
             properties={
+                **(
+                    {"ImageUri": engine_image.image_uri, "InFunctionMaxBytes": str(in_function_max_bytes)}
+                    if engine_image
+                    else {}
+                ),
                 "DatasetUri": dataset.uri,
                 "DatasetFormat": dataset_format,
                 "Header": "true" if header else "false",
@@ -204,6 +250,8 @@ class SuggestedBaseline(Construct):
         timeout: Duration,
         job_arn_prefix: str,
         actions: list[str],
+        memory_size: int,
+        engine_image: EngineImage | None,
         environment: dict[str, str] | None = None,
     ) -> lambda_.DockerImageFunction:
         logging = FunctionLogging(
@@ -221,15 +269,26 @@ class SuggestedBaseline(Construct):
             construct_id,
             description=description,
             # One image for both entry points: the same folder gives the same asset, built and pushed once.
-            code=lambda_.DockerImageCode.from_image_asset(
+            code=engine_image.function_code(f"lambdas.engine_{handler}")
+            if engine_image
+            else lambda_.DockerImageCode.from_image_asset(
                 str(BASELINE_FUNCTION_DIR), cmd=[handler], platform=ecr_assets.Platform.LINUX_AMD64
             ),
             architecture=lambda_.Architecture.X86_64,
-            memory_size=1024,
+            memory_size=memory_size,
             timeout=timeout,
             role=logging.role,
             log_group=logging.log_group,
-            environment={"POWERTOOLS_SERVICE_NAME": "model-monitor-baseline", **(environment or {})},
+            environment={
+                "POWERTOOLS_SERVICE_NAME": "drift-engine-baseline" if engine_image else "model-monitor-baseline",
+                **(environment or {}),
+            },
         )
         acknowledge_unreserved_concurrency(function)
         return function
+
+
+def _role_of(function: lambda_.IFunction) -> iam.Role:
+    role = function.role
+    assert isinstance(role, iam.Role), "the baseline functions run as their FunctionLogging role"
+    return role

@@ -9,6 +9,7 @@ from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+from cdk_constructs.engine_image import EngineImage
 from cdk_constructs.s3_location import S3Location
 from cdk_constructs.secure_bucket import SecureBucket
 from cdk_constructs.suggested_baseline import SuggestedBaseline
@@ -18,7 +19,8 @@ DEMO_BASELINE = Path(__file__).resolve().parents[1] / "demo" / "data" / "baselin
 
 
 class BaselineStack(Stack):
-    """Statistics and constraints of the training data, computed by a Model Monitor job during deploy.
+    """Statistics and constraints of the training data, computed during deploy by a Model Monitor job, or by the
+    drift engine when the stage's ``monitoring_engine`` is ``builtin``.
 
     A stack of its own, depending on nothing, so that ``cdk deploy --all --concurrency 2`` runs the baseline
     job while the endpoint is being created: a deploy takes the longer of the two, not their sum. The
@@ -48,6 +50,8 @@ class BaselineStack(Stack):
             job_name_prefix=f"{settings.stack_prefix}-baseline",
             instance_type=settings.baseline_instance_type,
             max_runtime=Duration.minutes(settings.baseline_max_runtime_minutes),
+            # The builtin engine computes the baseline itself: no Model Monitor job, same files.
+            engine_image=EngineImage(self, "EngineImage") if settings.monitoring_engine == "builtin" else None,
         )
 
         CfnOutput(self, "BaselineStatisticsUri", value=self.baseline.statistics_uri)

@@ -403,3 +403,114 @@ def test_the_engine_image_stages_only_the_engine_and_its_functions(builtin: Synt
         *sources, _ = copy.replace("\\\n", " ").split()
         for source in sources:
             assert fnmatch.filter(staged, source), f"COPY {source}: not in the engine image's build context"
+
+# --- the builtin baseline -------------------------------------------------------------------------------------
+
+ACCOUNT, REGION = "123456789012", "eu-west-1"
+
+
+def deployed_value(template: dict[str, Any], value: Any) -> Any:
+    """``value`` as CloudFormation would resolve it in a deploy to ``ACCOUNT``/``REGION``: enough to hand the
+    synthesized ResourceProperties to the handler's own validation."""
+    pseudo = {
+        "AWS::AccountId": ACCOUNT,
+        "AWS::Region": REGION,
+        "AWS::URLSuffix": "amazonaws.com",
+        "AWS::Partition": "aws",
+    }
+    if isinstance(value, list):
+        return [deployed_value(template, item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "Ref" in value:
+        return pseudo.get(value["Ref"], value["Ref"].lower())
+    if "Fn::Sub" in value:
+        return re.sub(r"\$\{([^}]+)\}", lambda match: pseudo[match.group(1)], value["Fn::Sub"])
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(str(deployed_value(template, part)) for part in parts)
+    if "Fn::GetAtt" in value:
+        logical_id, attribute = value["Fn::GetAtt"]
+        resource_type = template["Resources"][logical_id]["Type"]
+        assert attribute == "Arn"
+        if resource_type == "AWS::IAM::Role":
+            return f"arn:aws:iam::{ACCOUNT}:role/{logical_id}"
+        if resource_type == "AWS::KMS::Key":
+            return f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{logical_id}"
+    return {key: deployed_value(template, item) for key, item in value.items()}
+
+
+def test_the_builtin_baseline_is_the_engine_s_custom_resource_with_the_same_properties(builtin: Synthesized) -> None:
+    from lambdas.engine_baseline.request import DEFAULT_IN_FUNCTION_MAX_BYTES, parse_engine_properties
+
+    template = builtin.template_json("Baseline")
+    model_monitor = synth_stage("default").template_json("Baseline")
+    _, engine = the_one(template, "Custom::DriftEngineBaseline")
+    _, reference = the_one(model_monitor, "Custom::ModelMonitorBaseline")
+    assert not of_type(template, "Custom::ModelMonitorBaseline")
+    assert set(engine) == set(reference) | {"ImageUri", "InFunctionMaxBytes"}
+    assert engine["InFunctionMaxBytes"] == str(DEFAULT_IN_FUNCTION_MAX_BYTES)
+    # What CloudFormation will send is what the handler accepts, the engine image among it.
+    request = parse_engine_properties(
+        {k: deployed_value(template, v) for k, v in engine.items() if k != "ServiceToken"}
+    )
+    assert request.image_uri.startswith(f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/cdk-")
+    assert request.in_function_max_bytes == DEFAULT_IN_FUNCTION_MAX_BYTES
+    # The Model Monitor analyzer is nowhere: no region mapping of its image, no pull of it.
+    assert "sagemaker-model-monitor-analyzer" not in json.dumps(template)
+
+
+def test_the_builtin_baseline_functions_run_the_engine_image(builtin: Synthesized) -> None:
+    template = builtin.template_json("Baseline")
+    functions = {
+        tuple(f["Properties"]["ImageConfig"]["Command"]): f["Properties"]
+        for f in of_type(template, "AWS::Lambda::Function").values()
+        if "ImageConfig" in f["Properties"]
+    }
+    assert set(functions) == {
+        ("lambdas.engine_baseline.handler.on_event",),
+        ("lambdas.engine_baseline.handler.is_complete",),
+    }
+    handler = importlib.import_module("lambdas.engine_baseline.handler")
+    assert callable(handler.on_event)
+    assert callable(handler.is_complete)
+    on_event = functions[("lambdas.engine_baseline.handler.on_event",)]
+    # A small dataset is baselined inside on_event: Lambda's longest timeout.
+    assert (on_event["Timeout"], on_event["MemorySize"]) == (900, 3008)
+    images = {json.dumps(f["Code"]["ImageUri"]) for f in functions.values()}
+    (image,) = images
+    assert "container-assets" in image
+
+
+def test_the_builtin_baseline_roles_read_the_dataset_write_the_baseline_and_pull_the_engine_image(
+    builtin: Synthesized,
+) -> None:
+    template = builtin.template_json("Baseline")
+    on_event_id = next(
+        key
+        for key, f in of_type(template, "AWS::Lambda::Function").items()
+        if f["Properties"].get("ImageConfig", {}).get("Command") == ["lambdas.engine_baseline.handler.on_event"]
+    )
+    statements = role_statements(template, template["Resources"][on_event_id]["Properties"]["Role"]["Fn::GetAtt"][0])
+    actions = {action for s in statements for action in as_list(s["Action"])}
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "sagemaker:CreateProcessingJob",
+        "sagemaker:DescribeProcessingJob",
+        "sagemaker:StopProcessingJob",
+        "iam:PassRole",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "s3:PutObject",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+    }
+    (write,) = [s for s in statements if s["Action"] == "s3:PutObject"]
+    assert joined_text(write["Resource"]).endswith(":s3:::<Ref>/baseline/*")
+    _, engine = the_one(template, "Custom::DriftEngineBaseline")
+    processing_role_id = engine["RoleArn"]["Fn::GetAtt"][0]
+    pulls = [s for s in role_statements(template, processing_role_id) if s.get("Sid") == "PullImage"]
+    (pull,) = pulls
+    assert "container-assets" in json.dumps(pull["Resource"])
