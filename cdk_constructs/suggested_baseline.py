@@ -163,7 +163,11 @@ class SuggestedBaseline(Construct):
         is_complete = self._function(
             "WaitForJob",
             handler="baseline.handler.is_complete",
-            description=f"Reports whether the {engine} baseline has been computed, and how",
+            description=(
+                "Reports whether the drift engine's baseline has been computed, and how"
+                if engine_image
+                else "Reports whether the Model Monitor baseline job has ended, and how"
+            ),
             timeout=Duration.minutes(1),
             memory_size=1024,
             engine_image=engine_image,

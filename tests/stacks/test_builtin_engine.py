@@ -404,6 +404,7 @@ def test_the_engine_image_stages_only_the_engine_and_its_functions(builtin: Synt
         for source in sources:
             assert fnmatch.filter(staged, source), f"COPY {source}: not in the engine image's build context"
 
+
 # --- the builtin baseline -------------------------------------------------------------------------------------
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"

@@ -49,8 +49,11 @@ def test_every_log_group_of_every_stage_is_encrypted_with_the_monitoring_data_ke
 
 
 def data_key_reference(synth: Synthesized) -> Any:
-    """The stage's monitoring-data key in the baseline stack: the key of the baseline job's output."""
-    (baseline,) = resources(synth, "Baseline", "Custom::ModelMonitorBaseline").values()
+    """The stage's monitoring-data key in the baseline stack: the key of the baseline's output (either engine's)."""
+    (baseline,) = [
+        *resources(synth, "Baseline", "Custom::ModelMonitorBaseline").values(),
+        *resources(synth, "Baseline", "Custom::DriftEngineBaseline").values(),
+    ]
     return baseline["Properties"]["KmsKeyArn"]
 
 
