@@ -288,7 +288,8 @@ def _spark(arguments: argparse.Namespace) -> Any:
         from . import spark
     except ImportError as error:
         raise _UsageError(f"--runner spark needs pyspark ({error})") from error
-    return spark, spark.spark_session(arguments.spark_master)
+    config = {"spark.ui.showConsoleProgress": "false"} if arguments.quiet else None
+    return spark, spark.spark_session(arguments.spark_master, config)
 
 
 def _baseline(arguments: argparse.Namespace, locations: _Locations, out: TextIO, err: TextIO) -> int:

@@ -4,7 +4,7 @@ For datasets and capture windows larger than one machine reads in time, on SageM
 (``sagemaker-spark-processing``, Spark 3.5 at most per sagemaker-core's ``image_uri_config/spark.json``; its
 ``py312`` variant, this package needs Python 3.11 or later) with several instances, or in local mode.
 
-* Spark reads and splits the input (local paths, ``s3://`` through the cluster's Hadoop file system): baseline
+* Spark reads and splits the input (local paths, or objects through the cluster's Hadoop file systems): baseline
   CSV with Spark's own CSV reader, every column as text (``_c0``, ``_c1``, … without a header, the analyzer's
   names, since the analyzer is Spark too); JSON Lines and capture files as text lines.
 * ``DataFrame.mapInArrow`` hands each partition's Arrow batches to this package's functions in the Python
