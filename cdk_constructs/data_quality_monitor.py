@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from collections.abc import Sequence
+from typing import Any
 
-from aws_cdk import Duration, Fn, Names, Token
+import jsii
+from aws_cdk import Duration, IResolveContext, IStringProducer, Lazy, Names, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -20,15 +25,28 @@ from cdk_constructs.schedule_guard import ScheduleGuard
 ENDPOINT_INPUT_PATH = "/opt/ml/processing/input/endpoint"
 OUTPUT_PATH = "/opt/ml/processing/output"
 
+#: MonitoringJobDefinitionName in botocore's SageMaker service model: at most 63 characters of this pattern.
+JOB_DEFINITION_NAME_MAX_LENGTH = 63
+_JOB_DEFINITION_NAME_RE = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+_NAME_MIDDLE = "-data-quality-"
+DIGEST_LENGTH = 12
+#: Longest ``name_prefix``: the rest of the name is "-data-quality-" and the digest.
+MAX_NAME_PREFIX_LENGTH = JOB_DEFINITION_NAME_MAX_LENGTH - len(_NAME_MIDDLE) - DIGEST_LENGTH
+
 
 class DataQualityMonitor(Construct):
     """Compares what an endpoint captured with a baseline on a schedule, and publishes drift metrics.
 
     The job definition sets ``publish_cloudwatch_metrics=Enabled``: without it Model Monitor writes its
-    reports but publishes no ``feature_baseline_drift_*`` metrics, and no drift alarm can ever fire. Neither
-    the job definition nor the schedule has a hard-coded name: CloudFormation names the job definition (it
-    is replaced on every change, and a fixed name would collide with the one being replaced), and the
-    schedule's name is derived from its construct path, unique per stack.
+    reports but publishes no ``feature_baseline_drift_*`` metrics, and no drift alarm can ever fire.
+
+    The job definition is named ``<name_prefix>-data-quality-<digest>``: the digest covers its synthesized
+    properties (every one of them is create-only, so any change replaces it) and ``baseline_fingerprint``. A new
+    definition therefore always has a new name and never collides with the one it replaces, and the schedule
+    names it literally: nothing is parsed out of an ARN, whose case SageMaker does not keep (boto/boto3#4606).
+    Because a new baseline changes the name, the monitoring template changes with it, and CloudFormation
+    re-reads the baseline's URIs (weak cross-stack references are resolved only when the stack is updated).
+    The schedule's name is derived from its construct path, unique per stack.
 
     :param endpoint_name: the endpoint whose captured data is analysed.
     :param statistics_uri: ``s3://`` URI of the baseline ``statistics.json``.
@@ -45,6 +63,10 @@ class DataQualityMonitor(Construct):
     :param security_group_ids: with ``subnet_ids``.
     :param enable_network_isolation: Default: False.
     :param encrypt_inter_container_traffic: Default: True.
+    :param name_prefix: start of the job definition's name: lower-case letters, digits and hyphens, at most
+        37 characters. Default: the stack's name, shortened.
+    :param baseline_fingerprint: a value that changes whenever the baseline's inputs change (its dataset, format,
+        header, ...), such as ``SuggestedBaseline.fingerprint``. Default: none (only the URIs' references count).
     """
 
     def __init__(
@@ -67,8 +89,20 @@ class DataQualityMonitor(Construct):
         security_group_ids: Sequence[str] = (),
         enable_network_isolation: bool = False,
         encrypt_inter_container_traffic: bool = True,
+        name_prefix: str | None = None,
+        baseline_fingerprint: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
+        name_prefix = name_prefix or Stack.of(self).stack_name.lower()[:MAX_NAME_PREFIX_LENGTH].rstrip("-")
+        if not Token.is_unresolved(name_prefix) and not (
+            len(name_prefix) <= MAX_NAME_PREFIX_LENGTH
+            and _JOB_DEFINITION_NAME_RE.fullmatch(name_prefix)
+            and name_prefix == name_prefix.lower()
+        ):
+            raise ValueError(
+                f"name_prefix must be 1 to {MAX_NAME_PREFIX_LENGTH} lower-case letters, digits or hyphens, starting "
+                f"and ending with a letter or digit, got {name_prefix!r}"
+            )
         if not Token.is_unresolved(instance_type) and not instance_type.startswith("ml."):
             raise ValueError(f"instance_type must be a SageMaker instance type (ml.*), got {instance_type!r}")
         if bool(subnet_ids) != bool(security_group_ids):
@@ -168,8 +202,12 @@ class DataQualityMonitor(Construct):
         # The job definition is validated against its role on creation: the policies must exist first.
         self.job_definition.node.add_dependency(self.processing_role.policy)
 
-        # The job definition has no name attribute; its Ref is the ARN ".../data-quality-job-definition/<name>".
-        self.job_definition_name = Fn.select(1, Fn.split("/", self.job_definition.ref))
+        # Named after everything that defines it, computed when the template is rendered (tags and overrides
+        # included). The schedule uses the literal name, so the order between the two is stated explicitly.
+        self.job_definition_name = Lazy.uncached_string(
+            _JobDefinitionName(self.job_definition, prefix=name_prefix, baseline_fingerprint=baseline_fingerprint)
+        )
+        self.job_definition.job_definition_name = self.job_definition_name
         # The schedule must be named: the name is unique per stack and construct path, never typed by hand.
         # Lower case, as SageMaker writes it in ARNs, so the name in metric dimensions and events matches.
         self.schedule_name = Names.unique_resource_name(self, max_length=63, separator="-").lower()
@@ -185,6 +223,10 @@ class DataQualityMonitor(Construct):
                 ),
             ),
         )
+        # Created after the job definition it names and deleted before it: SageMaker refuses to delete a job
+        # definition a schedule still uses. On a replacement, CloudFormation creates the new definition, points
+        # the schedule at it, and deletes the old one in the cleanup phase.
+        self.schedule.node.add_dependency(self.job_definition)
         # SageMaker refuses to delete a Pending schedule: hold CloudFormation until it has settled.
         self.guard = ScheduleGuard(
             self, "ScheduleGuard", schedule=self.schedule, schedule_name=self.schedule_name, log_key=encryption_key
@@ -195,3 +237,32 @@ class DataQualityMonitor(Construct):
     @property
     def schedule_arn(self) -> str:
         return self.schedule.attr_monitoring_schedule_arn
+
+
+@jsii.implements(IStringProducer)
+class _JobDefinitionName:
+    """``<prefix>-data-quality-<digest>``, the digest over the definition's rendered properties (its name left out)
+    and the baseline's fingerprint: equal inputs give equal names, any change a new one."""
+
+    def __init__(
+        self, job_definition: sagemaker.CfnDataQualityJobDefinition, *, prefix: str, baseline_fingerprint: str
+    ) -> None:
+        self._job_definition = job_definition
+        self._prefix = prefix
+        self._baseline_fingerprint = baseline_fingerprint
+
+    def produce(self, context: IResolveContext) -> str:
+        stack = Stack.of(self._job_definition)
+        properties: dict[str, Any] = dict(self._job_definition._cfn_properties)
+        properties.pop("jobDefinitionName", None)
+        rendered = stack.resolve(properties)
+        seed = json.dumps(
+            {"properties": rendered, "baseline": stack.resolve(self._baseline_fingerprint)},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        digest = hashlib.sha256(seed.encode()).hexdigest()[:DIGEST_LENGTH]
+        name = f"{stack.resolve(self._prefix)}{_NAME_MIDDLE}{digest}"
+        if len(name) > JOB_DEFINITION_NAME_MAX_LENGTH or not _JOB_DEFINITION_NAME_RE.fullmatch(name):
+            raise ValueError(f"job definition name {name!r} is not a valid MonitoringJobDefinitionName")
+        return name

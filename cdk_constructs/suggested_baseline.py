@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 from aws_cdk import CustomResource, Duration, Stack, Token
@@ -52,6 +54,24 @@ MAX_RUNTIME_LIMIT = Duration.minutes(
     int(JOB_DEADLINE.to_minutes() - START_UP_ALLOWANCE.to_minutes() - UPLOAD_ALLOWANCE.to_minutes())
 )
 DEFAULT_MAX_RUNTIME = Duration.minutes(30)
+
+#: The properties whose change makes the handler start a new job (lambdas/baseline/request.py JOB_DEFINING_FIELDS).
+JOB_DEFINING_PROPERTIES = (
+    "DatasetUri",
+    "DatasetFormat",
+    "Header",
+    "OutputColumnsPosition",
+    "OutputUri",
+    "InstanceType",
+    "InstanceCount",
+    "VolumeSizeInGB",
+    "MaxRuntimeInSeconds",
+    "KmsKeyArn",
+)
+
+
+def _fingerprint(resolved: object) -> str:
+    return hashlib.sha256(json.dumps(resolved, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
 class SuggestedBaseline(Construct):
@@ -202,31 +222,37 @@ class SuggestedBaseline(Construct):
             log_key=encryption_key,
         )
 
+        self.resource_properties: dict[str, str] = {
+            "DatasetUri": dataset.uri,
+            "DatasetFormat": dataset_format,
+            "Header": "true" if header else "false",
+            "OutputColumnsPosition": output_columns_position,
+            "OutputUri": output.uri.rstrip("/"),
+            "RoleArn": self.processing_role.role.role_arn,
+            "JobNamePrefix": job_name_prefix,
+            "InstanceType": instance_type,
+            "InstanceCount": str(instance_count),
+            "VolumeSizeInGB": str(volume_size_gb),
+            "MaxRuntimeInSeconds": str(int(max_runtime.to_seconds())),
+            "KmsKeyArn": encryption_key.key_arn,
+        }
+        if engine_image:
+            self.resource_properties["ImageUri"] = engine_image.image_uri
+            self.resource_properties["InFunctionMaxBytes"] = str(in_function_max_bytes)
         self.resource = CustomResource(
             self,
             "Resource",
             service_token=provider.service_token,
             resource_type="Custom::DriftEngineBaseline" if engine_image else "Custom::ModelMonitorBaseline",
             service_timeout=SERVICE_TIMEOUT,
-            properties={
-                **(
-                    {"ImageUri": engine_image.image_uri, "InFunctionMaxBytes": str(in_function_max_bytes)}
-                    if engine_image
-                    else {}
-                ),
-                "DatasetUri": dataset.uri,
-                "DatasetFormat": dataset_format,
-                "Header": "true" if header else "false",
-                "OutputColumnsPosition": output_columns_position,
-                "OutputUri": output.uri.rstrip("/"),
-                "RoleArn": self.processing_role.role.role_arn,
-                "JobNamePrefix": job_name_prefix,
-                "InstanceType": instance_type,
-                "InstanceCount": str(instance_count),
-                "VolumeSizeInGB": str(volume_size_gb),
-                "MaxRuntimeInSeconds": str(int(max_runtime.to_seconds())),
-                "KmsKeyArn": encryption_key.key_arn,
-            },
+            properties=self.resource_properties,
+        )
+        #: Changes exactly when the handler starts a new job (lambdas/baseline/request.py JOB_DEFINING_FIELDS; the
+        #: engine's image and threshold are not job-defining): a digest of those properties as synthesized.
+        #: Literal, so a stack that uses the baseline can put it in a name and have its own template change with
+        #: the baseline (see DataQualityMonitor).
+        self.fingerprint = _fingerprint(
+            Stack.of(self).resolve({name: self.resource_properties[name] for name in JOB_DEFINING_PROPERTIES})
         )
         # The job needs its role's policies in place before it starts, not just the role.
         self.resource.node.add_dependency(self.processing_role.policy)

@@ -64,6 +64,7 @@ def build_stacks(app: App, settings: Settings) -> StageStacks:
         data_key=baseline.storage.encryption_key,
         statistics_uri=baseline.baseline.statistics_uri,
         constraints_uri=baseline.baseline.constraints_uri,
+        baseline_fingerprint=baseline.baseline.fingerprint,
     )
     # Bucket names cross as explicit exports: grants on their objects then name a value known at construction,
     # which the cdk-nag acknowledgements of those grants must spell out.

@@ -44,6 +44,9 @@ class MonitoringStack(Stack):
 
     :param data_bucket_reference: the data bucket's name as a reference to the baseline stack's resource, for
         outputs (an output may not re-export an import). Default: ``data_bucket_name``.
+    :param baseline_fingerprint: changes whenever the baseline's inputs change (``SuggestedBaseline.fingerprint``):
+        it is part of the job definition's name, so a new baseline changes this stack's template and a deploy
+        re-reads the baseline's URIs. Default: none.
     """
 
     def __init__(
@@ -61,6 +64,7 @@ class MonitoringStack(Stack):
         statistics_uri: str,
         constraints_uri: str,
         data_bucket_reference: str | None = None,
+        baseline_fingerprint: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -94,6 +98,7 @@ class MonitoringStack(Stack):
                 data_key=data_key,
                 statistics_uri=statistics_uri,
                 constraints_uri=constraints_uri,
+                baseline_fingerprint=baseline_fingerprint,
             )
             failed_runs = None
         self.schedule_name = data_quality.schedule_name
@@ -152,6 +157,7 @@ class MonitoringStack(Stack):
         data_key: kms.IKey,
         statistics_uri: str,
         constraints_uri: str,
+        baseline_fingerprint: str,
     ) -> tuple[DataQualityMetrics, ViolationMetrics]:
         """Model Monitor's schedule, and the function that turns each execution's report into metrics."""
         self.monitor = DataQualityMonitor(
@@ -172,6 +178,8 @@ class MonitoringStack(Stack):
             security_group_ids=settings.security_group_ids,
             enable_network_isolation=settings.enable_network_isolation,
             encrypt_inter_container_traffic=settings.encrypt_inter_container_traffic,
+            name_prefix=settings.stack_prefix,
+            baseline_fingerprint=baseline_fingerprint,
         )
         # The execution reads what the endpoint captured and the baseline it is compared with.
         captured = S3Location(bucket=capture_bucket_name, key=f"{capture_prefix}/")

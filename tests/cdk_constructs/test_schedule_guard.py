@@ -22,10 +22,13 @@ def test_guard_depends_on_the_schedule_so_it_is_created_after_and_deleted_before
 
 def test_schedule_is_deleted_before_its_job_definition(monitoring: Template) -> None:
     [schedule] = monitoring.find_resources("AWS::SageMaker::MonitoringSchedule").values()
-    [job_definition_id] = monitoring.find_resources("AWS::SageMaker::DataQualityJobDefinition")
+    [(job_definition_id, job_definition)] = monitoring.find_resources(
+        "AWS::SageMaker::DataQualityJobDefinition"
+    ).items()
     name = schedule["Properties"]["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"]
-    # The reference makes CloudFormation delete the schedule first.
-    assert name == {"Fn::Select": [1, {"Fn::Split": ["/", {"Ref": job_definition_id}]}]}
+    # The literal name implies no order: the explicit dependency makes CloudFormation delete the schedule first.
+    assert name == job_definition["Properties"]["JobDefinitionName"]
+    assert job_definition_id in schedule["DependsOn"]
 
 
 def test_guard_waits_with_is_complete_and_may_only_describe_its_schedule(monitoring: Template) -> None:

@@ -25,8 +25,13 @@ from aws_cdk.assertions import Template as AssertionsTemplate
 
 from cdk_constructs.s3_location import S3Location
 from cdk_constructs.sagemaker_images import image_table
-from cdk_constructs.suggested_baseline import MAX_JOB_NAME_PREFIX, MAX_RUNTIME_LIMIT, SuggestedBaseline
-from lambdas.baseline.request import derive_job_name, parse_properties
+from cdk_constructs.suggested_baseline import (
+    JOB_DEFINING_PROPERTIES,
+    MAX_JOB_NAME_PREFIX,
+    MAX_RUNTIME_LIMIT,
+    SuggestedBaseline,
+)
+from lambdas.baseline.request import JOB_DEFINING_FIELDS, derive_job_name, parse_properties
 from settings import BASELINE_MAX_RUNTIME_LIMIT_MINUTES
 from stacks.baseline_stack import DEMO_BASELINE
 from tests.synth import Synthesized, synth_stage
@@ -828,6 +833,27 @@ def test_output_columns_position_reaches_the_handler(position: str) -> None:
         AssertionsTemplate.from_stack(Stack.of(baseline)).find_resources("Custom::ModelMonitorBaseline").values()
     )
     assert resource["Properties"]["OutputColumnsPosition"] == position
+
+
+def test_fingerprint_changes_exactly_with_the_properties_that_start_a_new_job() -> None:
+    """The monitoring stack puts the fingerprint in its job definition's name: it must change whenever the handler
+    starts a new job (a new baseline in a new folder), and stay put otherwise (no needless replacement)."""
+    assert set(JOB_DEFINING_PROPERTIES) == {
+        "".join(part.capitalize() for part in field.split("_")).replace("Gb", "GB") for field in JOB_DEFINING_FIELDS
+    }
+    reference = build().fingerprint
+    assert build().fingerprint == reference
+    for changed in (
+        {"dataset": S3Location(bucket="my-bucket", key="data/baseline-v2.csv")},
+        {"header": False},
+        {"output_columns_position": "END"},
+        {"instance_type": "ml.m5.2xlarge"},
+        {"max_runtime": Duration.minutes(20)},
+        {"output_prefix": "baseline-v2"},
+    ):
+        assert build(**changed).fingerprint != reference, changed
+    # Who runs the job and what it is called do not change the baseline.
+    assert build(job_name_prefix="renamed-baseline").fingerprint == reference
 
 
 def test_longest_allowed_job_name_prefix_is_accepted() -> None:

@@ -319,15 +319,23 @@ def is_cdk_pipeline_role(role: dict[str, Any], template: dict[str, Any]) -> bool
 # --- the job definition ----------------------------------------------------------------------------------
 
 
-def test_job_definition_is_named_by_cloudformation_and_publishes_drift_metrics(
-    default: Synthesized, overridden: Synthesized
+def test_job_definition_is_named_after_its_stage_and_contents_and_publishes_drift_metrics(
+    default: Synthesized, overridden: Synthesized, prod: Synthesized
 ) -> None:
     """Without ``publish_cloudwatch_metrics=Enabled`` no drift metric exists and no drift alarm ever fires.
 
-    A hand-typed name would collide with the definition being replaced on every change of it.
+    The name is ``<name>-<stage>-data-quality-<digest>``, valid for SageMaker (MonitoringJobDefinitionName: 63
+    characters, ``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}``), and different whenever the definition differs, so a
+    replacement never collides with the definition it replaces.
     """
+    names = {}
+    for synth in (default, overridden, prod):
+        name = job_definition(synth)["JobDefinitionName"]
+        assert re.fullmatch(rf"model-monitor-{synth.settings.stage}-data-quality-[0-9a-f]{{12}}", name), name
+        assert len(name) <= 63 and re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", name)
+        names[id(synth)] = name
+    assert len(set(names.values())) == 3
     props = job_definition(default)
-    assert "JobDefinitionName" not in props
     app = props["DataQualityAppSpecification"]
     assert app["Environment"] == {"publish_cloudwatch_metrics": "Enabled"}
     # Environment-agnostic: the analyzer image is looked up per region at deploy time ...
@@ -372,6 +380,39 @@ def test_job_role_may_publish_data_quality_metrics_in_their_namespace_only(monit
         statement.get("Condition", {}).get("StringEquals", {}).get("cloudwatch:namespace") != DATA_METRICS
         for statement in others
     )
+
+
+NEW_BASELINE: tuple[tuple[str, str], ...] = (("baseline_dataset_uri", "s3://team-data/baseline/2026-12.csv"),)
+
+
+def test_a_new_baseline_dataset_renames_the_job_definition_so_the_deploy_reads_the_new_uris(
+    default: Synthesized,
+) -> None:
+    """The baseline's URIs cross as weak references (Fn::GetStackOutput), read only when the monitoring stack is
+    itself updated. A new dataset must therefore change the monitoring template: here only the job definition's
+    name changes (everything else, the URI references included, is the same), and since the name is create-only
+    CloudFormation replaces the definition and the schedule moves to it, with the new baseline's files."""
+    new = synth_stage("default", NEW_BASELINE)
+    before, after = job_definition(default), job_definition(new)
+    assert before["JobDefinitionName"] != after["JobDefinitionName"]
+    assert {**before, "JobDefinitionName": None} == {**after, "JobDefinitionName": None}
+    assert schedule(new)["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"] == after["JobDefinitionName"]
+    # The baseline stack starts a new job for it (the dataset is a job-defining property of the custom resource).
+    (new_baseline,) = [
+        resource
+        for resource in new.template_json("Baseline")["Resources"].values()
+        if resource["Type"] == "Custom::ModelMonitorBaseline"
+    ]
+    assert new_baseline["Properties"]["DatasetUri"] == NEW_BASELINE[0][1]
+
+
+def test_the_same_inputs_give_the_same_job_definition_name(default: Synthesized) -> None:
+    """Synthesized again from scratch (another cache entry, the default's value made explicit), nothing changes:
+    a deploy without changes replaces nothing."""
+    again = synth_stage("default", (("sampling_percentage", "100"),))
+    assert again is not default
+    assert job_definition(again)["JobDefinitionName"] == job_definition(default)["JobDefinitionName"]
+    assert default.template_json("Monitoring") == again.template_json("Monitoring")
 
 
 def test_job_compares_with_the_baseline_the_baseline_stack_computed(default: Synthesized) -> None:
@@ -457,15 +498,16 @@ def test_schedule_runs_data_quality_hourly_unless_a_stage_says_otherwise(
     }
 
 
-def test_schedule_refers_to_its_job_definition_so_cloudformation_orders_them(monitoring: dict[str, Any]) -> None:
-    """The reference makes CloudFormation create the job definition first and delete the schedule first;
+def test_schedule_names_its_job_definition_literally_and_depends_on_it(monitoring: dict[str, Any]) -> None:
+    """The literal name, never parsed out of an ARN (SageMaker lower-cases some ARNs, boto/boto3#4606); the
+    explicit dependency makes CloudFormation create the job definition first and delete the schedule first, as
     SageMaker refuses to delete a job definition a schedule still uses."""
-    definition_id, _ = the_one(monitoring, "AWS::SageMaker::DataQualityJobDefinition")
+    definition_id, definition = the_one(monitoring, "AWS::SageMaker::DataQualityJobDefinition")
     _, schedule_resource = the_one(monitoring, "AWS::SageMaker::MonitoringSchedule")
-    # The Ref of a job definition is its ARN, ".../data-quality-job-definition/<name>".
-    assert schedule_resource["Properties"]["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"] == {
-        "Fn::Select": [1, {"Fn::Split": ["/", {"Ref": definition_id}]}]
-    }
+    named = schedule_resource["Properties"]["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"]
+    assert named == definition["Properties"]["JobDefinitionName"]
+    assert isinstance(named, str)
+    assert definition_id in schedule_resource["DependsOn"]
     # And not the other way round, which would be a cycle.
     assert not [
         dependency
