@@ -32,6 +32,7 @@ examples:
   python -m ops status --stage prod                            schedule, executions and alarms of stage prod
   python -m ops report --out /tmp/report                       latest execution vs baseline, as PNG and HTML
   python -m ops report --baseline b/ --execution e/ --out r/   the same from local files, no AWS
+  python -m ops lab                                            the builtin engine's whole loop in memory, no AWS
 """
 
 
