@@ -12,7 +12,8 @@ import functools
 import json
 import re
 import tempfile
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from aws_cdk.assertions import Template
 
 from settings import Settings, load_settings
 from stacks import StageStacks, build_stacks
+from tests.lint import lint_in_background
 
 CDK_JSON_CONTEXT: dict[str, Any] = json.loads(
     (Path(__file__).resolve().parents[1] / "cdk.json").read_text(encoding="utf-8")
@@ -39,6 +41,8 @@ class Synthesized:
     settings: Settings
     stacks: StageStacks
     assembly: cx_api.CloudAssembly
+    #: cfn-lint's findings per stack, under way in a worker process (stages without overrides only).
+    lint_findings: dict[str, Future[list[str]]] = field(default_factory=dict)
 
     @functools.cached_property
     def manifest(self) -> dict[str, Any]:
@@ -94,7 +98,11 @@ def synth_stage(stage: str = "default", overrides: tuple[tuple[str, Any], ...] =
         builtin_cloud_formation_validation=True,
     )
     stacks = build_stacks(app, settings)
-    return Synthesized(settings=settings, stacks=stacks, assembly=app.synth())
+    synthesized = Synthesized(settings=settings, stacks=stacks, assembly=app.synth())
+    if not overrides:  # a stage as cdk.json defines it: the lint gate's input, linted from now on
+        for stack_id in synthesized.stack_ids:
+            synthesized.lint_findings[stack_id] = lint_in_background(json.dumps(synthesized.template_json(stack_id)))
+    return synthesized
 
 
 def _feature_flags() -> dict[str, Any]:
