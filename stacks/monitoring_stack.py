@@ -86,6 +86,7 @@ class MonitoringStack(Stack):
                 data_key=data_key,
                 statistics_uri=statistics_uri,
                 constraints_uri=constraints_uri,
+                baseline_fingerprint=baseline_fingerprint,
             )
         else:
             data_quality, violations = self._model_monitor(
@@ -217,6 +218,7 @@ class MonitoringStack(Stack):
         data_key: kms.IKey,
         statistics_uri: str,
         constraints_uri: str,
+        baseline_fingerprint: str,
     ) -> tuple[DataQualityMetrics, ViolationMetrics, cloudwatch.Metric]:
         """The builtin engine's hourly analysis: no Model Monitor resource at all."""
         self.analysis = BuiltinDriftAnalysis(
@@ -236,6 +238,9 @@ class MonitoringStack(Stack):
             timeout=Duration.seconds(settings.analysis_timeout_seconds),
             drift_metrics_namespace=settings.drift_metrics_namespace,
         )
+        # The baseline's URIs arrive as weak references, re-read only when this stack's template changes: with the
+        # fingerprint in the function's environment, a new baseline changes it, and one deploy passes the new URIs.
+        self.analysis.function.add_environment("BASELINE_FINGERPRINT", baseline_fingerprint)
         CfnOutput(self, "DriftAnalysisFunctionName", value=self.analysis.function.function_name)
         # An output may not re-export an import (cfn-lint W6001): the bucket's name as a plain reference here.
         CfnOutput(self, "ReportsS3Uri", value=S3Location(bucket=data_bucket_reference, key=REPORTS_PREFIX).uri)

@@ -515,3 +515,15 @@ def test_the_builtin_baseline_roles_read_the_dataset_write_the_baseline_and_pull
     pulls = [s for s in role_statements(template, processing_role_id) if s.get("Sid") == "PullImage"]
     (pull,) = pulls
     assert "container-assets" in json.dumps(pull["Resource"])
+
+
+def test_a_new_baseline_changes_the_function_so_the_deploy_reads_the_new_uris(
+    builtin: Synthesized, monitoring: dict[str, Any]
+) -> None:
+    """The baseline's URIs reach the function as weak references (Fn::GetStackOutput), re-read only when this
+    template changes: the baseline's fingerprint in the environment changes it whenever the baseline stack starts
+    a new job (the fingerprint's own tests are in tests/cdk_constructs/test_suggested_baseline.py)."""
+    _, function = the_one(monitoring, "AWS::Lambda::Function")
+    fingerprint = function["Environment"]["Variables"]["BASELINE_FINGERPRINT"]
+    assert fingerprint == builtin.stacks.baseline.baseline.fingerprint
+    assert re.fullmatch(r"[0-9a-f]{16}", fingerprint)
