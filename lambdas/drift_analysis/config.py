@@ -32,6 +32,11 @@ ENV_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 #: ``START`` (default, as Model Monitor) or ``END``: where the endpoint's output sits among the baseline's columns.
 ENV_OUTPUT_COLUMNS_POSITION = "OUTPUT_COLUMNS_POSITION"
 
+#: Optional, 1 (default) to 24: how many hours before the scheduled hour a scheduled run analyzes. 1 for the hourly
+#: schedule; the interval for a schedule every N hours or daily (24 at most, Model Monitor's longest window), so
+#: every captured record is analyzed once.
+ENV_ANALYSIS_WINDOW_HOURS = "ANALYSIS_WINDOW_HOURS"
+
 _SCHEDULE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
 
@@ -50,6 +55,7 @@ class Settings:
     drift_metrics_namespace: str
     metrics_namespace: str
     output_columns_position: Literal["START", "END"] = "START"
+    analysis_window_hours: int = 1
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -60,6 +66,9 @@ class Settings:
         position = environ.get(ENV_OUTPUT_COLUMNS_POSITION, "").strip() or "START"
         if position not in ("START", "END"):
             raise ConfigurationError(f"{ENV_OUTPUT_COLUMNS_POSITION} must be START or END, got {position!r}")
+        hours = environ.get(ENV_ANALYSIS_WINDOW_HOURS, "").strip() or "1"
+        if not hours.isdigit() or not 1 <= int(hours) <= 24:
+            raise ConfigurationError(f"{ENV_ANALYSIS_WINDOW_HOURS} must be a whole number from 1 to 24, got {hours!r}")
         return cls(
             endpoint_name=_required(environ, ENV_ENDPOINT_NAME),
             monitoring_schedule_name=schedule,
@@ -70,6 +79,7 @@ class Settings:
             drift_metrics_namespace=_required(environ, ENV_DRIFT_METRICS_NAMESPACE),
             metrics_namespace=_required(environ, ENV_METRICS_NAMESPACE),
             output_columns_position="END" if position == "END" else "START",
+            analysis_window_hours=int(hours),
         )
 
 

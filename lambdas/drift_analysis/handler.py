@@ -55,7 +55,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     """Validate the settings and the event, then run the analysis of one window."""
     settings = Settings.from_environ(os.environ)
     metrics.namespace = settings.metrics_namespace
-    request = parse_request(event)
+    request = parse_request(event, window_hours=settings.analysis_window_hours)
     logger.append_keys(window_start=request.start.isoformat(), window_end=request.end.isoformat())
     clients = aws_clients()
     now = datetime.now(UTC)

@@ -105,8 +105,11 @@ class RunResult:
         return {key: value for key, value in asdict(self).items() if value is not None}
 
 
-def parse_request(event: Mapping[str, Any]) -> RunRequest:
+def parse_request(event: Mapping[str, Any], *, window_hours: int = 1) -> RunRequest:
     """The window of a scheduled event (``scheduledTime``) or of a run now (``windowStart``/``windowEnd``).
+
+    A scheduled run analyzes the ``window_hours`` whole hours before the scheduled hour (the function's
+    ``ANALYSIS_WINDOW_HOURS``: 1 for an hourly schedule, the interval for one every N hours or daily).
 
     Raises:
         InvalidRequestError: No ``scheduledTime``, a time that is not ISO 8601, a window that is empty or longer
@@ -115,7 +118,7 @@ def parse_request(event: Mapping[str, Any]) -> RunRequest:
     scheduled = _time(event, "scheduledTime")
     if "windowStart" not in event and "windowEnd" not in event:
         end = scheduled.replace(minute=0, second=0, microsecond=0)
-        return RunRequest(start=end - timedelta(hours=1), end=end, scheduled_time=scheduled)
+        return RunRequest(start=end - timedelta(hours=window_hours), end=end, scheduled_time=scheduled)
     start, end = _time(event, "windowStart"), _time(event, "windowEnd")
     if not timedelta(0) < end - start <= _MAX_WINDOW:
         raise InvalidRequestError(f"window {start.isoformat()} to {end.isoformat()} must be over 0 and at most 24 h")

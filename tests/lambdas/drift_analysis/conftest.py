@@ -62,7 +62,13 @@ class FakeLambdaContext:
 def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name, value in {**FAKE_CREDENTIALS, **ENVIRONMENT, "POWERTOOLS_SERVICE_NAME": "drift-analysis"}.items():
         monkeypatch.setenv(name, value)
-    for name in ("POWERTOOLS_METRICS_DISABLED", "POWERTOOLS_DEV", "AWS_PROFILE", config.ENV_OUTPUT_COLUMNS_POSITION):
+    for name in (
+        "POWERTOOLS_METRICS_DISABLED",
+        "POWERTOOLS_DEV",
+        "AWS_PROFILE",
+        config.ENV_OUTPUT_COLUMNS_POSITION,
+        config.ENV_ANALYSIS_WINDOW_HOURS,
+    ):
         monkeypatch.delenv(name, raising=False)
     handler.aws_clients.cache_clear()
     handler.metrics.clear_metrics()

@@ -84,6 +84,21 @@ def test_only_the_previous_hour_is_analyzed(aws: Aws, output: Callable[[], Outpu
     assert invoke(EVENT)["analyzed_records"] == 60
 
 
+def test_a_schedule_every_n_hours_analyzes_its_interval(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    from demo.capture import capture_hour
+
+    from .conftest import HOUR
+
+    for offset, seed in ((-2, 3), (-1, 4), (0, 5)):
+        aws.capture(capture_hour(endpoint_name=ENDPOINT, hour=HOUR.replace(hour=13 + offset), records=60, seed=seed))
+    monkeypatch.setenv("ANALYSIS_WINDOW_HOURS", "2")
+
+    result = invoke(EVENT)
+
+    assert result["analyzed_records"] == 120
+    assert (result["window_start"], result["window_end"]) == ("2024-06-11T12:00:00Z", "2024-06-11T14:00:00Z")
+
+
 def test_no_captured_data_is_its_own_state(aws: Aws, output: Callable[[], Output]) -> None:
     result = invoke(EVENT)
 
@@ -253,6 +268,7 @@ def test_bad_events_are_refused(event: dict[str, str], message: str) -> None:
         ("MONITORING_SCHEDULE_NAME", "bad name", "MONITORING_SCHEDULE_NAME"),
         ("OUTPUT_COLUMNS_POSITION", "MIDDLE", "START or END"),
         ("DRIFT_METRICS_NAMESPACE", " ", "DRIFT_METRICS_NAMESPACE"),
+        ("ANALYSIS_WINDOW_HOURS", "25", "from 1 to 24"),
     ],
 )
 def test_bad_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
