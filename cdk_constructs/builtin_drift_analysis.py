@@ -70,6 +70,8 @@ class BuiltinDriftAnalysis(Construct):
     :param timeout: the longest run. Default: 15 minutes, Lambda's limit.
     :param drift_metrics_namespace: Default: Model Monitor's, ``aws/sagemaker/Endpoints/data-metrics``.
     :param violation_metrics_namespace: Default: ``ModelMonitorAsCode``.
+    :param output_columns_position: ``START`` or ``END``: where the endpoint's output sits among the baseline's
+        columns, as the baseline was computed. Default: ``START``, as Model Monitor.
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class BuiltinDriftAnalysis(Construct):
         timeout: Duration | None = None,
         drift_metrics_namespace: str = DATA_METRICS_NAMESPACE,
         violation_metrics_namespace: str = VIOLATION_METRICS_NAMESPACE,
+        output_columns_position: str = "START",
     ) -> None:
         super().__init__(scope, construct_id)
         timeout = timeout or MAX_TIMEOUT
@@ -99,6 +102,8 @@ class BuiltinDriftAnalysis(Construct):
             raise ValueError(f"memory_size_mb must be from {low} to {high} (Lambda's range), got {memory_size_mb}")
         if not timeout.is_unresolved() and not 1 <= timeout.to_seconds() <= MAX_TIMEOUT.to_seconds():
             raise ValueError(f"timeout must be from 1 to 900 seconds (Lambda's limit), got {timeout.to_seconds()} s")
+        if output_columns_position not in ("START", "END"):
+            raise ValueError(f"output_columns_position must be 'START' or 'END', got {output_columns_position!r}")
         for name, location in (("capture", capture), ("reports", reports), ("baseline", baseline)):
             if location.key.endswith("/"):
                 raise ValueError(f"{name} must be a folder without a trailing '/', got {location.uri!r}")
@@ -173,6 +178,7 @@ class BuiltinDriftAnalysis(Construct):
                 "BASELINE_CONSTRAINTS_URI": constraints_uri,
                 "DRIFT_METRICS_NAMESPACE": drift_metrics_namespace,
                 "POWERTOOLS_METRICS_NAMESPACE": violation_metrics_namespace,
+                "OUTPUT_COLUMNS_POSITION": output_columns_position,
                 "POWERTOOLS_SERVICE_NAME": "drift-engine-analysis",
             },
             # Two retries of a failed run, within the hour it belongs to; then the event is kept in the queue.

@@ -241,7 +241,10 @@ class SuggestedBaseline(Construct):
             self.resource_properties["InFunctionMaxBytes"] = str(in_function_max_bytes)
         self.resource = CustomResource(
             self,
-            "Resource",
+            # Another logical id for the engine's resource: CloudFormation refuses to change the type of a resource
+            # in place ("Update of resource type is not permitted", e.g. panther-labs/panther#1895), so switching
+            # engines creates the new baseline and then deletes the old resource, whose files stay.
+            "DriftEngineResource" if engine_image else "Resource",
             service_token=provider.service_token,
             resource_type="Custom::DriftEngineBaseline" if engine_image else "Custom::ModelMonitorBaseline",
             service_timeout=SERVICE_TIMEOUT,

@@ -237,6 +237,7 @@ class MonitoringStack(Stack):
             memory_size_mb=settings.analysis_memory_mb,
             timeout=Duration.seconds(settings.analysis_timeout_seconds),
             drift_metrics_namespace=settings.drift_metrics_namespace,
+            output_columns_position=settings.baseline_output_columns_position,
         )
         # The baseline's URIs arrive as weak references, re-read only when this stack's template changes: with the
         # fingerprint in the function's environment, a new baseline changes it, and one deploy passes the new URIs.

@@ -96,6 +96,7 @@ BUILTIN_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("analysis_memory_mb", "3008"),
     ("analysis_timeout_seconds", "600"),
     ("drift_metrics_namespace", "ModelMonitorAsCode/DataMetrics"),
+    ("baseline_output_columns_position", "END"),
 )
 
 
@@ -297,6 +298,9 @@ def test_the_function_runs_the_engine_image_with_the_runtime_s_settings(
     assert "KmsMasterKeyId" in queue
     _, other = the_one(overridden.template_json("Monitoring"), "AWS::Lambda::Function")
     assert (other["MemorySize"], other["Timeout"]) == (3008, 600)
+    # The function reads the endpoint's output where the baseline was told it sits.
+    assert environment[config.ENV_OUTPUT_COLUMNS_POSITION] == "START"
+    assert other["Environment"]["Variables"][config.ENV_OUTPUT_COLUMNS_POSITION] == "END"
 
 
 def test_the_schedule_name_is_the_dimension_the_alarms_read_and_the_output_ops_reads(
@@ -447,9 +451,11 @@ def test_the_builtin_baseline_is_the_engine_s_custom_resource_with_the_same_prop
 
     template = builtin.template_json("Baseline")
     model_monitor = synth_stage("default").template_json("Baseline")
-    _, engine = the_one(template, "Custom::DriftEngineBaseline")
-    _, reference = the_one(model_monitor, "Custom::ModelMonitorBaseline")
+    engine_id, engine = the_one(template, "Custom::DriftEngineBaseline")
+    reference_id, reference = the_one(model_monitor, "Custom::ModelMonitorBaseline")
     assert not of_type(template, "Custom::ModelMonitorBaseline")
+    # A switch of engines replaces the resource: CloudFormation cannot change a resource's type in place.
+    assert engine_id != reference_id
     assert set(engine) == set(reference) | {"ImageUri", "InFunctionMaxBytes"}
     assert engine["InFunctionMaxBytes"] == str(DEFAULT_IN_FUNCTION_MAX_BYTES)
     # What CloudFormation will send is what the handler accepts, the engine image among it.
