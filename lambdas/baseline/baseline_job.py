@@ -8,6 +8,7 @@ path that starts a job; polling and deleting need nothing but the SageMaker clie
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final, TypeAlias
@@ -51,7 +52,19 @@ _THROTTLING_CODES: Final = frozenset(
 # those lookups, so the job is defined by ResourceProperties alone.
 _MINIMAL_SDK_CONFIG: Final = {"SchemaVersion": "1.0"}
 
+#: How long after its creation a job may still be running before is_complete stops it and fails: set by the
+#: construct (JOB_DEADLINE_SECONDS), under the Provider's and CloudFormation's limits. 48 minutes if unset.
+DEFAULT_JOB_DEADLINE_SECONDS: Final = 48 * 60
+
 logger = Logger(child=True)
+
+
+def job_deadline_seconds() -> int:
+    """JOB_DEADLINE_SECONDS from the environment: a positive whole number of seconds."""
+    raw = os.environ.get("JOB_DEADLINE_SECONDS", str(DEFAULT_JOB_DEADLINE_SECONDS))
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"JOB_DEADLINE_SECONDS must be a positive whole number of seconds, got {raw!r}")
+    return int(raw)
 
 
 class BaselineJobFailedError(RuntimeError):

@@ -9,7 +9,6 @@ first use (not at import) and then reused by every warm invocation.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -23,6 +22,7 @@ from .baseline_job import (
     BotoSession,
     SageMakerClient,
     SdkSession,
+    job_deadline_seconds,
     make_sdk_session,
     poll,
     start_or_adopt,
@@ -37,19 +37,7 @@ CLIENT_CONFIG: Final = Config(
     user_agent_extra=USER_AGENT_EXTRA,
 )
 
-#: How long after its creation a job may still be running before is_complete stops it and fails: set by the
-#: construct (JOB_DEADLINE_SECONDS), under the Provider's and CloudFormation's limits. 48 minutes if unset.
-DEFAULT_JOB_DEADLINE_SECONDS: Final = 48 * 60
-
 logger = Logger()
-
-
-def job_deadline_seconds() -> int:
-    """JOB_DEADLINE_SECONDS from the environment: a positive whole number of seconds."""
-    raw = os.environ.get("JOB_DEADLINE_SECONDS", str(DEFAULT_JOB_DEADLINE_SECONDS))
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"JOB_DEADLINE_SECONDS must be a positive whole number of seconds, got {raw!r}")
-    return int(raw)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from ..baseline.baseline_job import (
     BaselineJobFailedError,
     BaselineJobNotFoundError,
     describe_job,
+    job_deadline_seconds,
     poll,
     stop_if_running,
 )
@@ -91,7 +92,8 @@ def is_complete(event: Mapping[str, Any], context: LambdaContext) -> dict[str, A
     job_name = _field(event, "PhysicalResourceId")
     clients = aws_clients()
     if describe_job(clients.sagemaker, job_name) is not None:
-        return poll(clients.sagemaker, job_name)
+        # The same deadline as Model Monitor's baseline: stopped and reported before CloudFormation's limits.
+        return poll(clients.sagemaker, job_name, deadline_seconds=job_deadline_seconds())
     request = parse_engine_properties(_field(event, "ResourceProperties"))
     folder = output_folder(request, job_name)
     for name in (STATISTICS_FILE, CONSTRAINTS_FILE):

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from lambdas.baseline import handler
-from lambdas.baseline.baseline_job import BaselineJobFailedError, BaselineJobNotFoundError
+from lambdas.baseline.baseline_job import BaselineJobFailedError, BaselineJobNotFoundError, job_deadline_seconds
 from lambdas.baseline.request import InvalidPropertiesError, derive_job_name
 
 from .support import (
@@ -375,7 +375,7 @@ def test_is_complete_reads_the_deadline_the_construct_sets(
 def test_a_malformed_deadline_is_refused(raw: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JOB_DEADLINE_SECONDS", raw)
     with pytest.raises(ValueError, match="JOB_DEADLINE_SECONDS must be a positive whole number of seconds"):
-        handler.job_deadline_seconds()
+        job_deadline_seconds()
 
 
 @pytest.mark.parametrize("status", ["Failed", "Stopped"])

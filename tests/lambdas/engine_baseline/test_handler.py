@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -90,7 +91,9 @@ def _read_json(aws: handler.AwsClients, uri: str) -> Any:
     return json.loads(aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
-def _description(name: str, status: str, reason: str | None = None) -> dict[str, Any]:
+def _description(
+    name: str, status: str, reason: str | None = None, age: timedelta = timedelta(minutes=5)
+) -> dict[str, Any]:
     description: dict[str, Any] = {
         "ProcessingJobName": name,
         "ProcessingJobArn": f"arn:aws:sagemaker:us-east-1:123456789012:processing-job/{name}",
@@ -100,7 +103,7 @@ def _description(name: str, status: str, reason: str | None = None) -> dict[str,
         },
         "AppSpecification": {"ImageUri": IMAGE_URI},
         "RoleArn": ROLE_ARN,
-        "CreationTime": "2026-01-01T00:00:00Z",
+        "CreationTime": datetime.now(UTC) - age,
         "ProcessingOutputConfig": {
             "Outputs": [
                 {
@@ -215,6 +218,21 @@ def test_is_complete_waits_for_a_running_job(status: str, stubber: Stubber, cont
     stubber.add_response("describe_processing_job", _description("job-1", status))
 
     assert handler.is_complete(cfn_event("Create", physical_id="job-1"), context) == {"IsComplete": False}
+
+
+def test_a_job_still_running_at_the_deadline_is_stopped_and_fails_with_why(
+    stubber: Stubber, api_calls: ApiCalls, context: LambdaContext
+) -> None:
+    """The same deadline as Model Monitor's baseline (JOB_DEADLINE_SECONDS, 48 minutes): CloudFormation hears
+    why before the Provider's 50 minutes and its own one-hour ServiceTimeout run out."""
+    late = _description("job-1", "InProgress", age=timedelta(minutes=49))
+    stubber.add_response("describe_processing_job", late)
+    stubber.add_response("describe_processing_job", late)
+    stubber.add_response("stop_processing_job", {}, {"ProcessingJobName": "job-1"})
+
+    with pytest.raises(BaselineJobFailedError, match="was still InProgress 49 minutes after it was created"):
+        handler.is_complete(cfn_event("Create", physical_id="job-1"), context)
+    assert api_calls.names[-1] == STOP
 
 
 @pytest.mark.parametrize("status", ["Failed", "Stopped"])
