@@ -126,6 +126,7 @@ def _run(arguments: argparse.Namespace) -> int:
                   f"local[{arguments.workers}]", *window],
     }  # fmt: skip
     results: dict[str, dict[str, Any]] = {}
+    load_before = os.getloadavg()
     for name in ("read-floor", "engine", "evidently", "spark"):
         if name in chosen:
             print(f"running {name} …", file=sys.stderr, flush=True)
@@ -137,12 +138,13 @@ def _run(arguments: argparse.Namespace) -> int:
         "files": sum(1 for _ in capture.rglob("*.jsonl")),
         "bytes": sum(path.stat().st_size for path in capture.rglob("*.jsonl")),
         "cores": os.cpu_count(),
-        "load_average_before": os.getloadavg(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
         "results": results,
         "commands": {name: " ".join(command) for name, command in runs.items() if name in chosen},
     }
     print(f"{report['records']:,} records in {report['files']} files ({report['bytes'] / 2**20:,.0f} MiB), "
-          f"{report['cores']} cores")  # fmt: skip
+          f"{report['cores']} cores, load average {load_before[0]:.1f} before")  # fmt: skip
     for name, result in results.items():
         print(_line(name, result))
     if "engine" in results and "evidently" in results:
