@@ -141,10 +141,12 @@ def schedule_period_seconds(schedule_expression: str) -> int:
     ``cron(0 5/10 ? * * *)`` (05:00 and 15:00) that is 10 hours, not the 14 from 15:00 to 05:00; for
     ``cron(0 0/2 ? * * *)`` it is 2 hours, including the gap from 22:00 to midnight.
     """
-    hours = schedule_hours(schedule_expression)
-    gaps = [later - earlier for earlier, later in itertools.pairwise(hours)]
-    gaps.append(hours[0] + 24 - hours[-1])  # from the last run of a day to the first of the next
-    return min(gaps) * 3600
+    return min(_gaps(schedule_hours(schedule_expression))) * 3600
+
+
+def _gaps(hours: tuple[int, ...]) -> list[int]:
+    """Hours between consecutive runs, from the last run of a day to the first of the next included."""
+    return [later - earlier for earlier, later in itertools.pairwise(hours)] + [hours[0] + 24 - hours[-1]]
 
 
 #: Model Monitor's namespace for per-feature metrics (the same value as ``cdk_constructs.drift_metrics``; settings
@@ -652,6 +654,14 @@ def _check_combinations(settings: Settings) -> None:
         raise SettingsError(
             f"setting drift_metrics_namespace: got {_describe(settings.drift_metrics_namespace)}; Model Monitor "
             f"always publishes to {MODEL_MONITOR_METRICS_NAMESPACE}: only monitoring_engine 'builtin' can choose"
+        )
+    hours = schedule_hours(settings.schedule_expression)
+    if settings.monitoring_engine == "builtin" and len({*_gaps(hours)}) > 1:
+        # Each builtin run analyzes a fixed number of hours before it (ANALYSIS_WINDOW_HOURS): with uneven gaps
+        # some hours would be analyzed twice or never.
+        raise SettingsError(
+            f"setting schedule_expression: got {_describe(settings.schedule_expression)}; the builtin engine needs "
+            "runs evenly spaced over the day (cron(0 H/N ? * * *) with N dividing 24 and H below N)"
         )
     if settings.builtin_runtime == "processing":
         raise SettingsError(

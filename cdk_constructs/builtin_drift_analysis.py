@@ -70,6 +70,8 @@ class BuiltinDriftAnalysis(Construct):
     :param timeout: the longest run. Default: 15 minutes, Lambda's limit.
     :param drift_metrics_namespace: Default: Model Monitor's, ``aws/sagemaker/Endpoints/data-metrics``.
     :param violation_metrics_namespace: Default: ``ModelMonitorAsCode``.
+    :param analysis_window_hours: how many hours before its scheduled time each run analyzes: the time between two
+        runs of ``schedule_expression``, so every captured record is analyzed once. Default: 1 (hourly).
     :param output_columns_position: ``START`` or ``END``: where the endpoint's output sits among the baseline's
         columns, as the baseline was computed. Default: ``START``, as Model Monitor.
     """
@@ -94,6 +96,7 @@ class BuiltinDriftAnalysis(Construct):
         drift_metrics_namespace: str = DATA_METRICS_NAMESPACE,
         violation_metrics_namespace: str = VIOLATION_METRICS_NAMESPACE,
         output_columns_position: str = "START",
+        analysis_window_hours: int = 1,
     ) -> None:
         super().__init__(scope, construct_id)
         timeout = timeout or MAX_TIMEOUT
@@ -102,6 +105,8 @@ class BuiltinDriftAnalysis(Construct):
             raise ValueError(f"memory_size_mb must be from {low} to {high} (Lambda's range), got {memory_size_mb}")
         if not timeout.is_unresolved() and not 1 <= timeout.to_seconds() <= MAX_TIMEOUT.to_seconds():
             raise ValueError(f"timeout must be from 1 to 900 seconds (Lambda's limit), got {timeout.to_seconds()} s")
+        if not 1 <= analysis_window_hours <= 24:
+            raise ValueError(f"analysis_window_hours must be from 1 to 24, got {analysis_window_hours}")
         if output_columns_position not in ("START", "END"):
             raise ValueError(f"output_columns_position must be 'START' or 'END', got {output_columns_position!r}")
         for name, location in (("capture", capture), ("reports", reports), ("baseline", baseline)):
@@ -179,6 +184,7 @@ class BuiltinDriftAnalysis(Construct):
                 "DRIFT_METRICS_NAMESPACE": drift_metrics_namespace,
                 "POWERTOOLS_METRICS_NAMESPACE": violation_metrics_namespace,
                 "OUTPUT_COLUMNS_POSITION": output_columns_position,
+                "ANALYSIS_WINDOW_HOURS": str(analysis_window_hours),
                 "POWERTOOLS_SERVICE_NAME": "drift-engine-analysis",
             },
             # Two retries of a failed run, within the hour it belongs to; then the event is kept in the queue.

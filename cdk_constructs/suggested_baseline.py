@@ -24,8 +24,9 @@ from cdk_constructs.s3_location import S3Location
 BASELINE_FUNCTION_DIR = Path(__file__).resolve().parents[1] / "lambdas" / "baseline"
 
 #: Datasets up to this size are baselined by the drift engine inside the function (``lambdas/engine_baseline``,
-#: where the figure is explained: about a minute of the function's 15 at the measured throughput, and it fits the
-#: function's default 512 MB of /tmp); larger ones start a Processing job running the engine image.
+#: where the figure is explained: some 15 seconds of one vCPU at the measured throughput, far inside the
+#: function's 15 minutes, and it fits the function's default 512 MB of /tmp); larger ones start a Processing job
+#: running the engine image.
 ENGINE_IN_FUNCTION_MAX_BYTES = 256 << 20
 
 #: Longest job-name prefix the handler accepts (it appends "-" and a 16-character hash; SageMaker allows 63).

@@ -27,7 +27,7 @@ from cdk_constructs.retrain_trigger import RetrainTrigger
 from cdk_constructs.s3_location import S3Location
 from cdk_constructs.sagemaker_images import image_uri
 from cdk_constructs.violation_metric import ViolationMetric
-from settings import Settings
+from settings import Settings, schedule_period_seconds
 
 REPORTS_PREFIX = "monitoring-reports"
 BASELINE_PREFIX = "baseline"
@@ -238,6 +238,8 @@ class MonitoringStack(Stack):
             timeout=Duration.seconds(settings.analysis_timeout_seconds),
             drift_metrics_namespace=settings.drift_metrics_namespace,
             output_columns_position=settings.baseline_output_columns_position,
+            # Runs are evenly spaced (settings refuse other schedules for this engine): each covers the gap.
+            analysis_window_hours=schedule_period_seconds(settings.schedule_expression) // 3600,
         )
         # The baseline's URIs arrive as weak references, re-read only when this stack's template changes: with the
         # fingerprint in the function's environment, a new baseline changes it, and one deploy passes the new URIs.

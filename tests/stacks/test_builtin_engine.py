@@ -79,6 +79,22 @@ def test_the_processing_runtime_is_refused_until_it_is_built() -> None:
     )
 
 
+@pytest.mark.parametrize("expression", ["cron(0 5/10 ? * * *)", "cron(0 3/2 ? * * *)", "cron(0 0/5 ? * * *)"])
+def test_the_builtin_engine_refuses_unevenly_spaced_runs(expression: str) -> None:
+    """Each run analyzes the same number of hours before it: uneven gaps would skip hours or analyze them twice."""
+    with pytest.raises(SettingsError) as error:
+        settings_with(monitoring_engine="builtin", schedule_expression=expression)
+    assert str(error.value).startswith(f'setting schedule_expression: got "{expression}"; the builtin engine needs')
+    assert "\n" not in str(error.value)
+    # Model Monitor keeps accepting them.
+    assert settings_with(schedule_expression=expression).schedule_expression == expression
+
+
+@pytest.mark.parametrize("expression", ["cron(0 * ? * * *)", "cron(0 6 ? * * *)", "cron(0 1/3 ? * * *)"])
+def test_the_builtin_engine_accepts_evenly_spaced_runs(expression: str) -> None:
+    assert settings_with(monitoring_engine="builtin", schedule_expression=expression).monitoring_engine == "builtin"
+
+
 def test_only_the_builtin_engine_chooses_the_metrics_namespace() -> None:
     """Model Monitor publishes where it publishes: a namespace of our own would leave its alarms without data."""
     with pytest.raises(SettingsError) as error:
@@ -301,6 +317,9 @@ def test_the_function_runs_the_engine_image_with_the_runtime_s_settings(
     # The function reads the endpoint's output where the baseline was told it sits.
     assert environment[config.ENV_OUTPUT_COLUMNS_POSITION] == "START"
     assert other["Environment"]["Variables"][config.ENV_OUTPUT_COLUMNS_POSITION] == "END"
+    # Each run analyzes the hours since the previous one: 1 hourly, 2 for cron(0 1/2 ? * * *).
+    assert environment[config.ENV_ANALYSIS_WINDOW_HOURS] == "1"
+    assert other["Environment"]["Variables"][config.ENV_ANALYSIS_WINDOW_HOURS] == "2"
 
 
 def test_the_schedule_name_is_the_dimension_the_alarms_read_and_the_output_ops_reads(
