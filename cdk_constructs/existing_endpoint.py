@@ -88,6 +88,12 @@ class ExistingEndpoint(Construct):
         # The role may describe this endpoint only once the policy exists.
         self.resource.node.add_dependency(policy)
         self._variant_name = variant_name
+        #: The capture key as an ``IKey`` (imported: no resource), for code that takes the capture location as
+        #: bucket, prefix and key, as the monitoring stack does for an endpoint this app deploys. Its ARN is
+        #: ``DecryptKeyArn``, so ``capture_key.grant_decrypt`` grants what ``grant_read_captured_data`` does.
+        self.capture_key: kms.IKey = kms.Key.from_key_arn(
+            self, "CaptureKey", self.resource.get_att_string("DecryptKeyArn")
+        )
 
     # -- attributes (known at deploy time) --------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aws_cdk import App, CfnElement, Stack, Validations
@@ -167,6 +167,25 @@ def test_attributes_are_the_checks_answers(fleet: Synthesized) -> None:
         "Fn::GetAtt": [resource_id, "VariantName"]
     }
     assert endpoint.metrics.endpoint_name == "Churn-Prod"
+
+
+def test_capture_key_is_the_deploy_time_key_and_grants_exactly_decrypt() -> None:
+    """For code that takes bucket, prefix and an ``IKey``, as the monitoring stack does today."""
+    props = bare_stack()
+    stack = props["scope"]
+    endpoint = ExistingEndpoint(**props, endpoint_name="churn")
+    reader = iam.Role(stack, "Reader", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    endpoint.capture_key.grant_decrypt(reader)
+    resource_id = stack.get_logical_id(cast(CfnElement, endpoint.resource.node.default_child))
+    decrypt_key_arn = {"Fn::GetAtt": [resource_id, "DecryptKeyArn"]}
+    assert stack.resolve(endpoint.capture_key.key_arn) == decrypt_key_arn
+    reader_id = stack.get_logical_id(cast(CfnElement, reader.node.default_child))
+    policies = Template.from_stack(stack).find_resources(
+        "AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": reader_id}]}}
+    )
+    assert [policy["Properties"]["PolicyDocument"]["Statement"] for policy in policies.values()] == [
+        [{"Action": "kms:Decrypt", "Effect": "Allow", "Resource": decrypt_key_arn}]
+    ]
 
 
 def test_a_given_variant_name_is_used_instead_of_the_first_variant() -> None:
