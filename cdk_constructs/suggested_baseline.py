@@ -45,8 +45,8 @@ PROVIDER_TOTAL_TIMEOUT = Duration.minutes(50)
 #: job is created before the waiter starts and polled every minute, so this is reached by minute 49 of the wait.
 JOB_DEADLINE = Duration.minutes(48)
 #: From CreateProcessingJob to the analyzer's first log line: 4 min 04 s in AWS's introduction notebook
-#: (aws/amazon-sagemaker-examples, sagemaker_model_monitor/introduction/SageMaker-ModelMonitoring_outputs.ipynb:
-#: job created 00:23:53, first container log 00:27:57); allowed about 2.5 times that.
+#: (aws/amazon-sagemaker-examples, sagemaker_model_monitor/introduction/SageMaker-ModelMonitoring_outputs.ipynb
+#: at commit 68fa23f: job created 00:23:53, first container log 00:27:57); allowed about 2.5 times that.
 START_UP_ALLOWANCE = Duration.minutes(10)
 #: From the analyzer's last log line to the job's end (upload of the two files): 27 s in the same run.
 UPLOAD_ALLOWANCE = Duration.minutes(2)

@@ -86,6 +86,17 @@ class Synthesized:
         ]
 
 
+#: A user's own baseline instead of the demo's (JSON Lines, no header, a shorter runtime, a bigger instance): one
+#: extra synth shared by the baseline tests and the monitoring tests that compare it with the default stage.
+USER_BASELINE_OVERRIDES: tuple[tuple[str, Any], ...] = (
+    ("baseline_dataset_uri", "s3://my-bucket/data/baseline.jsonl"),
+    ("baseline_dataset_format", "jsonl"),
+    ("baseline_dataset_header", False),
+    ("baseline_max_runtime_minutes", 20),
+    ("baseline_instance_type", "ml.m5.2xlarge"),
+)
+
+
 @functools.cache
 def synth_stage(stage: str = "default", overrides: tuple[tuple[str, Any], ...] = ()) -> Synthesized:
     """The synthesized app of ``stage`` (from cdk.json), with ``overrides`` applied, built once per run."""

@@ -34,20 +34,15 @@ from cdk_constructs.suggested_baseline import (
 from lambdas.baseline.request import JOB_DEFINING_FIELDS, derive_job_name, parse_properties
 from settings import BASELINE_MAX_RUNTIME_LIMIT_MINUTES
 from stacks.baseline_stack import DEMO_BASELINE
-from tests.synth import Synthesized, synth_stage
+from tests.synth import USER_BASELINE_OVERRIDES, Synthesized, synth_stage
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE_FUNCTION_DIR = ROOT / "lambdas" / "baseline"
 
-#: One extra synth for the whole file: a user's own JSON Lines dataset, a shorter wait, a bigger instance.
-USER_DATASET_URI = "s3://my-bucket/data/baseline.jsonl"
-OVERRIDES: tuple[tuple[str, Any], ...] = (
-    ("baseline_dataset_uri", USER_DATASET_URI),
-    ("baseline_dataset_format", "jsonl"),
-    ("baseline_dataset_header", False),
-    ("baseline_max_runtime_minutes", 20),
-    ("baseline_instance_type", "ml.m5.2xlarge"),
-)
+#: One extra synth for the whole file (shared with tests/stacks): a user's own JSON Lines dataset, a shorter
+#: runtime, a bigger instance.
+OVERRIDES = USER_BASELINE_OVERRIDES
+USER_DATASET_URI = dict(OVERRIDES)["baseline_dataset_uri"]
 
 PARTITION = "aws"
 REGION = "us-east-1"
