@@ -104,11 +104,21 @@ class ExistingEndpoint(Construct):
 
     @property
     def capture_prefix(self) -> str:
-        """This endpoint's folder under the destination, ``<destination key>/<endpoint name>``, no trailing ``/``."""
+        """The destination's key, no ``/`` at either end: SageMaker adds ``/<endpoint name>/<variant>/...``.
+
+        The same meaning as ``DataCaptureEndpoint.capture_prefix``, so code written for an endpoint this app
+        deploys (the monitoring stack, the builtin engine's analysis) reads an existing endpoint's data unchanged.
+        """
         return self.resource.get_att_string("CapturePrefix")
 
     @property
+    def endpoint_capture_prefix(self) -> str:
+        """This endpoint's own folder under the destination, ``<capture_prefix>/<endpoint name>``."""
+        return self.resource.get_att_string("EndpointCapturePrefix")
+
+    @property
     def capture_s3_uri(self) -> str:
+        """The destination, ``s3://<bucket>/<capture_prefix>``."""
         return self.resource.get_att_string("CaptureS3Uri")
 
     @property
@@ -130,12 +140,13 @@ class ExistingEndpoint(Construct):
     def grant_read_captured_data(self, grantee: iam.IGrantable) -> None:
         """Exactly what reading this endpoint's captured data takes, and nothing of other endpoints':
 
-        ``s3:GetObject`` under ``capture_prefix/``, ``s3:ListBucket`` on the bucket held to that prefix by
+        ``s3:GetObject`` under ``endpoint_capture_prefix/``, ``s3:ListBucket`` on the bucket held to that prefix by
         ``s3:prefix``, and ``kms:Decrypt`` on the capture key. The key ARN arrives at deploy time
         (``DecryptKeyArn``): the statement always exists, and names a key ARN that matches no key when the
         capture configuration has none (see ``lambdas/existing_endpoint/capture.py``).
         """
-        S3Location(bucket=self.capture_bucket_name, key=f"{self.capture_prefix}/").grant_read_and_list(grantee)
+        folder = S3Location(bucket=self.capture_bucket_name, key=f"{self.endpoint_capture_prefix}/")
+        folder.grant_read_and_list(grantee)
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["kms:Decrypt"],

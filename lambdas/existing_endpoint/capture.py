@@ -7,8 +7,12 @@ line as the reason the custom resource failed, so a team learns at deploy time, 
 execution hours later, that the endpoint does not exist, captures nothing, or captures no inputs.
 
 SageMaker writes each capture object to ``<DestinationS3Uri>/<endpoint name>/<variant>/yyyy/mm/dd/hh/<file>.jsonl``
-(AWS documentation, "Capture data from real-time endpoint"); the destination is often shared by several
-endpoints, so the location answered is this endpoint's own folder under it, and the grants stay on it.
+(AWS documentation, "Capture data from real-time endpoint"). Two prefixes are answered: the destination's key
+(``prefix``, the same meaning as ``DataCaptureEndpoint.capture_prefix``, which the monitoring code extends with
+the endpoint's name), and this endpoint's own folder under it (``endpoint_prefix``): the destination is often
+shared by several endpoints, and the exact grants stay on the folder. A destination at the root of its bucket
+is refused: every consumer of a capture location here takes a key prefix (``DataCaptureEndpoint`` refuses an
+empty one too).
 
 The key: ``DataCaptureConfig.KmsKeyId`` may be a key ID, a key ARN, an alias name or an alias ARN (SageMaker
 API reference, ``DataCaptureConfig``). An IAM policy can name a KMS key only by its key ARN: KMS authorizes
@@ -54,14 +58,20 @@ class EndpointCapture:
     #: ``DataCaptureConfig.DestinationS3Uri`` as configured (shared by every endpoint that writes there).
     destination_s3_uri: str
     bucket: str
-    #: This endpoint's folder under the destination, without a trailing slash: ``<key>/<endpoint name>``.
+    #: The destination's key, without slashes at either end; SageMaker adds ``/<endpoint name>/<variant>/...``.
     prefix: str
     #: The key ARN of ``DataCaptureConfig.KmsKeyId``, or None when the configuration names no key.
     kms_key_arn: str | None
 
     @property
     def capture_s3_uri(self) -> str:
+        """The destination, normalized: ``s3://<bucket>/<prefix>``."""
         return f"s3://{self.bucket}/{self.prefix}"
+
+    @property
+    def endpoint_prefix(self) -> str:
+        """This endpoint's folder under the destination, without a trailing slash: ``<prefix>/<endpoint name>``."""
+        return f"{self.prefix}/{self.endpoint_name}"
 
     @property
     def decrypt_key_arn(self) -> str:
@@ -125,6 +135,12 @@ def read_capture(sagemaker: Any, kms: Any, endpoint_name: str) -> EndpointCaptur
             f"{config_name})"
         )
     key = location["key"].strip("/")
+    if not key:
+        raise CaptureCheckError(
+            f"endpoint {endpoint_name} captures to the root of bucket {location['bucket']} (endpoint config "
+            f"{config_name}): monitoring reads a capture location with a key prefix, so set DestinationS3Uri to "
+            f"s3://{location['bucket']}/<prefix>"
+        )
     endpoint_arn = endpoint["EndpointArn"]
     variants = endpoint.get("ProductionVariants") or config.get("ProductionVariants") or []
     return EndpointCapture(
@@ -134,7 +150,7 @@ def read_capture(sagemaker: Any, kms: Any, endpoint_name: str) -> EndpointCaptur
         variant_name=variants[0]["VariantName"] if variants else "",
         destination_s3_uri=destination,
         bucket=location["bucket"],
-        prefix=f"{key}/{endpoint_name}" if key else endpoint_name,
+        prefix=key,
         kms_key_arn=key_arn(capture.get("KmsKeyId"), endpoint_arn=endpoint_arn, kms=kms, endpoint_name=endpoint_name),
     )
 

@@ -69,6 +69,7 @@ def attributes(capture: EndpointCapture) -> dict[str, str]:
         "CaptureS3Uri": capture.capture_s3_uri,
         "CaptureBucket": capture.bucket,
         "CapturePrefix": capture.prefix,
+        "EndpointCapturePrefix": capture.endpoint_prefix,
         "KmsKeyArn": capture.kms_key_arn or "",
         "DecryptKeyArn": capture.decrypt_key_arn,
     }

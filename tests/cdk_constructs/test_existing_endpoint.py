@@ -135,7 +135,7 @@ def test_reading_captured_data_is_exactly_this_endpoints_prefix_and_key(fleet: S
                         ":s3:::",
                         att("CaptureBucket"),
                         "/",
-                        att("CapturePrefix"),
+                        att("EndpointCapturePrefix"),
                         "/*",
                     ],
                 ]
@@ -146,8 +146,8 @@ def test_reading_captured_data_is_exactly_this_endpoints_prefix_and_key(fleet: S
             "Condition": {
                 "StringLike": {
                     "s3:prefix": [
-                        {"Fn::Join": ["", [att("CapturePrefix"), "/"]]},
-                        {"Fn::Join": ["", [att("CapturePrefix"), "/*"]]},
+                        {"Fn::Join": ["", [att("EndpointCapturePrefix"), "/"]]},
+                        {"Fn::Join": ["", [att("EndpointCapturePrefix"), "/*"]]},
                     ]
                 }
             },
@@ -162,6 +162,9 @@ def test_attributes_are_the_checks_answers(fleet: Synthesized) -> None:
     resource_id = fleet.logical_id(endpoint.resource.node.default_child)
     resolve = fleet.stack.resolve
     assert resolve(endpoint.capture_s3_uri) == {"Fn::GetAtt": [resource_id, "CaptureS3Uri"]}
+    # The destination's key, as DataCaptureEndpoint.capture_prefix; the grants use this endpoint's folder.
+    assert resolve(endpoint.capture_prefix) == {"Fn::GetAtt": [resource_id, "CapturePrefix"]}
+    assert resolve(endpoint.endpoint_capture_prefix) == {"Fn::GetAtt": [resource_id, "EndpointCapturePrefix"]}
     assert resolve(endpoint.kms_key_arn) == {"Fn::GetAtt": [resource_id, "KmsKeyArn"]}
     assert resolve(endpoint.metrics.invocations().dimensions)["VariantName"] == {
         "Fn::GetAtt": [resource_id, "VariantName"]

@@ -97,11 +97,13 @@ def test_capture_on_answers_this_endpoints_folder_under_the_destination(aws: dic
             "EndpointConfigName": f"{ENDPOINT}-config",
             "VariantName": "Blue",
             "DestinationS3Uri": DESTINATION,
-            # SageMaker writes <destination>/<endpoint>/<variant>/yyyy/mm/dd/hh/: another endpoint writing to
-            # the same destination stays outside the grant.
-            "CaptureS3Uri": f"{DESTINATION}/{ENDPOINT}",
+            # The destination, as DataCaptureEndpoint's capture_prefix means it ...
+            "CaptureS3Uri": DESTINATION,
             "CaptureBucket": "team-captures",
-            "CapturePrefix": f"datacapture/{ENDPOINT}",
+            "CapturePrefix": "datacapture",
+            # ... and this endpoint's folder: SageMaker writes <destination>/<endpoint>/<variant>/yyyy/mm/dd/hh/,
+            # so another endpoint writing to the same destination stays outside the exact grant.
+            "EndpointCapturePrefix": f"datacapture/{ENDPOINT}",
             "KmsKeyArn": "",
             "DecryptKeyArn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/none",
         },
@@ -111,13 +113,20 @@ def test_capture_on_answers_this_endpoints_folder_under_the_destination(aws: dic
 @pytest.mark.parametrize("enable", [True, None], ids=["EnableCapture true", "EnableCapture left out"])
 def test_input_and_output_in_one_mode_counts_as_inputs_captured(aws: dict[str, Any], enable: bool | None) -> None:
     deploy_endpoint(aws["sagemaker"], capture_config("InputAndOutput", enable=enable))
-    assert create()["Data"]["CapturePrefix"] == f"datacapture/{ENDPOINT}"
+    assert create()["Data"]["EndpointCapturePrefix"] == f"datacapture/{ENDPOINT}"
 
 
-def test_destination_at_the_bucket_root(aws: dict[str, Any]) -> None:
-    deploy_endpoint(aws["sagemaker"], {**capture_config("Input"), "DestinationS3Uri": "s3://team-captures/"})
+def test_slashes_around_the_destination_key_are_dropped(aws: dict[str, Any]) -> None:
+    deploy_endpoint(aws["sagemaker"], {**capture_config("Input"), "DestinationS3Uri": "s3://team-captures/a/b/"})
     data = create()["Data"]
-    assert (data["CaptureBucket"], data["CapturePrefix"]) == ("team-captures", ENDPOINT)
+    assert (data["CaptureS3Uri"], data["CapturePrefix"]) == ("s3://team-captures/a/b", "a/b")
+
+
+@pytest.mark.parametrize("destination", ["s3://team-captures", "s3://team-captures/"])
+def test_destination_at_the_bucket_root_fails_saying_what_to_set(aws: dict[str, Any], destination: str) -> None:
+    deploy_endpoint(aws["sagemaker"], {**capture_config("Input"), "DestinationS3Uri": destination})
+    with pytest.raises(CaptureCheckError, match=r"captures to the root of bucket team-captures .*s3://team-captures/"):
+        create()
 
 
 def test_capture_off_fails_the_deploy_with_one_line(aws: dict[str, Any]) -> None:

@@ -105,7 +105,7 @@ def test_create_and_update_read_the_endpoints_current_config(stubs: Stubs, reque
     stubs.endpoint(summary=summary(enable=True))
     stubs.config(capture())
     data = handler.on_event(event(request_type, EndpointName=ENDPOINT), None)["Data"]
-    assert data["CaptureS3Uri"] == f"s3://risk-data/capture/{ENDPOINT}"
+    assert (data["CaptureS3Uri"], data["EndpointCapturePrefix"]) == ("s3://risk-data/capture", f"capture/{ENDPOINT}")
     assert data["VariantName"] == "AllTraffic"
     # The partition comes from the endpoint's ARN: a key-less grant in China names an aws-cn ARN.
     assert data["DecryptKeyArn"] == "arn:aws-cn:kms:cn-north-1:210987654321:key/none"
