@@ -1,5 +1,6 @@
 """The Makefile's Python check: an older Python stops `make` with one line naming the minimum (issue 9, item 11)."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -29,8 +30,12 @@ def fake_python(tmp_path: Path, version: str) -> Path:
 
 def make(*args: str) -> subprocess.CompletedProcess[str]:
     assert MAKE is not None
+    # Run as a user runs it, also under `make test`: no variables or "Entering directory" lines inherited from a
+    # parent make.
+    env = {key: value for key, value in os.environ.items() if key not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     # -n: print the recipes, run none (nothing is installed); the check runs when make reads the Makefile.
-    return subprocess.run([MAKE, "-n", *args], cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
+    command = [MAKE, "-n", "--no-print-directory", *args]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)  # noqa: S603
 
 
 def test_the_minimum_is_the_one_pyproject_declares() -> None:
