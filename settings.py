@@ -386,6 +386,7 @@ ENDPOINT_KEYS: frozenset[str] = frozenset(
         "baseline_dataset_header",
         "baseline_instance_type",
         "baseline_output_columns_position",
+        "baseline_max_runtime_minutes",
         # engine and schedule
         "monitoring_engine",
         "builtin_runtime",

@@ -75,6 +75,14 @@ def test_an_entry_has_its_own_baseline_column_order() -> None:
     assert [endpoint.settings.baseline_output_columns_position for endpoint in settings.endpoints] == ["END", "START"]
 
 
+def test_an_entry_has_its_own_baseline_runtime_within_the_same_limit() -> None:
+    settings = load({"churn": {**CHURN, "baseline_max_runtime_minutes": 20}})
+    assert settings.endpoints[0].settings.baseline_max_runtime_minutes == 20
+    assert "endpoint churn: setting baseline_max_runtime_minutes: got 999" in refused(
+        {"churn": {**CHURN, "baseline_max_runtime_minutes": 999}}
+    )
+
+
 def test_one_value_of_one_entry_is_overridden_on_the_command_line() -> None:
     settings = load({"churn": CHURN}, overrides={"endpoints.churn.drift_threshold": "0.45"})
     assert settings.endpoints[0].settings.drift_threshold == 0.45
