@@ -39,10 +39,10 @@ MAX_TIMEOUT = Duration.minutes(15)
 
 
 class BuiltinDriftAnalysis(Construct):
-    """Analyzes the previous hour of an endpoint's captured data against its baseline, on a schedule.
+    """Analyzes an endpoint's captured data against its baseline on a schedule: the hours since the last run.
 
     EventBridge Scheduler invokes the function (``lambdas/drift_analysis``, in the engine image) with the
-    scheduled time; the function reads the hour's capture files, writes ``statistics.json`` and
+    scheduled time; the function reads those hours' capture files, writes ``statistics.json`` and
     ``constraint_violations.json`` where Model Monitor writes them
     (``<reports>/<endpoint>/<schedule>/yyyy/mm/dd/hh/``), publishes the per-feature metrics under
     Model Monitor's names and dimensions (namespace ``drift_metrics_namespace``), then the violation
@@ -167,7 +167,7 @@ class BuiltinDriftAnalysis(Construct):
         self.function = lambda_.DockerImageFunction(
             self,
             "Function",
-            description="Analyzes the previous hour of captured data with the builtin drift engine",
+            description="Analyzes the captured data since the previous run with the builtin drift engine",
             code=engine_image.function_code(HANDLER),
             architecture=lambda_.Architecture.X86_64,
             memory_size=memory_size_mb,
@@ -187,7 +187,8 @@ class BuiltinDriftAnalysis(Construct):
                 "ANALYSIS_WINDOW_HOURS": str(analysis_window_hours),
                 "POWERTOOLS_SERVICE_NAME": "drift-engine-analysis",
             },
-            # Two retries of a failed run, within the hour it belongs to; then the event is kept in the queue.
+            # Two retries of a failed run within an hour (Lambda's backoff: about 1 and 2 minutes); then the event
+            # is kept in the queue, and the FailedRuns alarm fires.
             retry_attempts=2,
             max_event_age=Duration.hours(1),
             on_failure=_QueueWithoutGrant(self.dead_letter_queue.queue_arn),
@@ -212,7 +213,7 @@ class BuiltinDriftAnalysis(Construct):
             self,
             "Schedule",
             name=self.schedule_name,
-            description=f"Hourly drift analysis of endpoint {endpoint_name}",
+            description=f"Drift analysis of endpoint {endpoint_name} by the builtin engine",
             schedule_expression=schedule_expression,
             schedule_expression_timezone="UTC",
             # Model Monitor starts within minutes of the hour; the analysis reads a closed hour, so a fixed
