@@ -22,6 +22,7 @@ from cdk_constructs.engine_image import EngineImage
 from cdk_constructs.function_logging import FunctionLogging
 from cdk_constructs.nag import acknowledge, acknowledge_unreserved_concurrency
 from cdk_constructs.s3_location import S3Location
+from lambdas.drift_analysis import metric_names as run_metrics
 
 #: The function's entry point in the engine image (``lambdas/drift_analysis/handler.py``).
 HANDLER = "lambdas.drift_analysis.handler.lambda_handler"
@@ -276,6 +277,15 @@ class BuiltinDriftAnalysis(Construct):
         own_reports = S3Location(bucket=reports.bucket, key=f"{reports.key}/{endpoint}/")
         own_reports.grant_read_and_list(self.role)
         own_reports.grant_write(self.role)
+
+    def metrics_run_health(self) -> list[cloudwatch.Metric]:
+        """What each run reports about its input: records analyzed and malformed capture lines (sums over the
+        period), and ``NoCapturedData`` (1 for a run whose hours held no captured record: not a failure)."""
+        return [
+            self.violations.metric(run_metrics.ANALYZED_RECORDS, statistic="Sum"),
+            self.violations.metric(run_metrics.MALFORMED_CAPTURE_RECORDS, statistic="Sum"),
+            self.violations.metric(run_metrics.NO_CAPTURED_DATA),
+        ]
 
     def metric_failed_runs(self) -> cloudwatch.Metric:
         """Runs that failed after every retry (or that Scheduler could not deliver): messages in the queue."""

@@ -17,7 +17,8 @@ WIDTH = 24  # the dashboard grid is 24 columns wide
 
 class MonitoringDashboard(Construct):
     """Rows, top to bottom: alarm states; invocations and errors; latency; instance utilization; drift per
-    feature with its threshold; violation percentage and violations per check type.
+    feature with its threshold; violation percentage and violations per check type; with ``run_health``, what
+    each run reported about its input (the builtin engine: records analyzed, malformed lines, hours without data).
     """
 
     def __init__(
@@ -32,6 +33,7 @@ class MonitoringDashboard(Construct):
         drift_threshold: float,
         violation_threshold_percent: float,
         alarms: Sequence[cloudwatch.IAlarm],
+        run_health: Sequence[cloudwatch.IMetric] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.days(1))
@@ -90,3 +92,11 @@ class MonitoringDashboard(Construct):
                 width=WIDTH // 2,
             ),
         )
+        if run_health:
+            self.dashboard.add_widgets(
+                cloudwatch.GraphWidget(
+                    title="Analysis runs: records analyzed, malformed capture records, no captured data",
+                    left=list(run_health),
+                    width=WIDTH,
+                )
+            )

@@ -128,6 +128,7 @@ class MonitoringStack(Stack):
             drift_threshold=settings.drift_threshold,
             violation_threshold_percent=settings.violation_threshold_percent,
             alarms=self.alarms.all_alarms,
+            run_health=self.analysis.metrics_run_health() if self.engine == "builtin" else (),
         )
 
         self.retrain_pipeline = self._retrain_pipeline(settings, data_bucket, data_key)

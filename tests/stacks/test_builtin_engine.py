@@ -385,6 +385,14 @@ def test_alarms_dashboard_and_retrain_trigger_are_the_same_on_both_engines(
         "feature_baseline_drift_"
     )
     assert "ViolationPercentage" in body
+    # One more row on the builtin engine: what each run reported about its input, under the run metrics' namespace
+    # and dimensions (the schedule's name among them).
+    from lambdas.drift_analysis import metric_names as run_metrics
+
+    for name in (run_metrics.ANALYZED_RECORDS, run_metrics.MALFORMED_CAPTURE_RECORDS, run_metrics.NO_CAPTURED_DATA):
+        assert name in body
+        assert name not in json.dumps(mm_dashboard["DashboardBody"])
+    assert f'\\"ModelMonitorAsCode\\",\\"{run_metrics.NO_CAPTURED_DATA}\\"' in body
     # The retrain trigger reacts to the same violation alarm.
     rules = [r["Properties"] for r in of_type(monitoring, "AWS::Events::Rule").values()]
     mm_rules = [r["Properties"] for r in of_type(model_monitor, "AWS::Events::Rule").values()]
