@@ -132,6 +132,7 @@ def _run(arguments: argparse.Namespace) -> int:
             print(f"running {name} …", file=sys.stderr, flush=True)
             results[name] = _measure(runs[name])
             results[name]["records_per_second"] = arguments.records / results[name]["seconds"]
+            results[name]["records_per_cpu_second"] = arguments.records / results[name]["cpu_seconds"]
             print(f"  {_line(name, results[name])}", file=sys.stderr, flush=True)
     report = {
         "records": arguments.records,
@@ -148,7 +149,11 @@ def _run(arguments: argparse.Namespace) -> int:
     for name, result in results.items():
         print(_line(name, result))
     if "engine" in results and "evidently" in results:
-        print(f"engine / evidently throughput: {results['evidently']['seconds'] / results['engine']['seconds']:.1f}x")
+        engine, evidently = results["engine"], results["evidently"]
+        print(
+            f"engine / evidently throughput: {evidently['seconds'] / engine['seconds']:.1f}x (wall), "
+            f"{evidently['cpu_seconds'] / engine['cpu_seconds']:.1f}x (per CPU second)"
+        )
     if "engine" in results and "read-floor" in results:
         print(f"engine time / read floor time: {results['engine']['seconds'] / results['read-floor']['seconds']:.2f}")
     if arguments.json:
@@ -158,7 +163,8 @@ def _run(arguments: argparse.Namespace) -> int:
 
 def _line(name: str, result: dict[str, Any]) -> str:
     return (
-        f"{name:<11} {result['seconds']:8.1f} s  {result['records_per_second']:>11,.0f} records/s  "
+        f"{name:<11} {result['seconds']:6.1f} s {result['records_per_second']:>9,.0f} records/s, "
+        f"CPU {result['cpu_seconds']:6.1f} s {result['records_per_cpu_second']:>9,.0f} records/CPU-s, "
         f"peak RSS {result['peak_tree_rss'] / 2**20:7,.0f} MiB (tree), {result['max_process_rss'] / 2**20:7,.0f} MiB "
         f"(largest process)"
     )
@@ -250,7 +256,13 @@ def _measure(command: list[str]) -> dict[str, Any]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{command[0]} … exited with {process.returncode}")
-    return {"seconds": seconds, "peak_tree_rss": peak[0], "max_process_rss": usage.ru_maxrss * 1024}
+    return {
+        "seconds": seconds,
+        # User and system CPU of the process and the children it waited for (worker processes, not Spark's JVM).
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "peak_tree_rss": peak[0],
+        "max_process_rss": usage.ru_maxrss * 1024,
+    }
 
 
 def _tree_rss(root: int) -> int:
