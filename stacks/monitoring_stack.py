@@ -3,6 +3,7 @@ alerts and dashboard."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from cdk_constructs.alerts_topic import AlertsTopic
@@ -20,6 +22,7 @@ from cdk_constructs.data_quality_monitor import DataQualityMonitor
 from cdk_constructs.drift_metrics import DataQualityMetrics, ViolationMetrics
 from cdk_constructs.endpoint_metrics import EndpointMetrics
 from cdk_constructs.engine_image import EngineImage
+from cdk_constructs.existing_endpoint import ExistingEndpoint
 from cdk_constructs.monitoring_alarms import MonitoringAlarms
 from cdk_constructs.monitoring_dashboard import MonitoringDashboard
 from cdk_constructs.retrain_pipeline import RetrainPipeline
@@ -32,6 +35,14 @@ from settings import Settings, schedule_period_seconds
 REPORTS_PREFIX = "monitoring-reports"
 BASELINE_PREFIX = "baseline"
 DEMO_TRAINING_DATA = Path(__file__).resolve().parents[1] / "demo" / "data" / "train.csv"
+
+
+@dataclass(frozen=True)
+class SharedAlerts:
+    """The ARNs of a stage's one alerts topic and its key (the shared stack's exports, imported by name)."""
+
+    topic_arn: str
+    key_arn: str
 
 
 class MonitoringStack(Stack):
@@ -47,6 +58,14 @@ class MonitoringStack(Stack):
     :param baseline_fingerprint: changes whenever the baseline's inputs change (``SuggestedBaseline.fingerprint``):
         it is part of the job definition's name, so a new baseline changes this stack's template and a deploy
         re-reads the baseline's URIs. Default: none.
+    :param endpoint: the endpoint this app deploys, with ``capture_bucket_name``, ``capture_key`` and
+        ``capture_prefix`` where it captures. Give either these four or ``existing_endpoint_name``.
+    :param existing_endpoint_name: an endpoint deployed elsewhere: an ``ExistingEndpoint`` in this stack checks it
+        at deploy time and answers where it captures; the analysis may read exactly that endpoint's folder.
+    :param shared_alerts: the stage's alerts topic and key when several endpoints share them (a stage with
+        ``endpoints``): this stack then builds no topic and no dashboard (the shared stack's dashboard shows this
+        endpoint), and names its alarms ``<stack_prefix>-<alarm>`` so that dashboard can show them by name, with no
+        import tying the shared stack to this one. Default: a topic and a dashboard of this stack's own.
     """
 
     def __init__(
@@ -55,10 +74,12 @@ class MonitoringStack(Stack):
         construct_id: str,
         *,
         settings: Settings,
-        endpoint: EndpointMetrics,
-        capture_bucket_name: str,
-        capture_key: kms.IKey,
-        capture_prefix: str,
+        endpoint: EndpointMetrics | None = None,
+        capture_bucket_name: str | None = None,
+        capture_key: kms.IKey | None = None,
+        capture_prefix: str | None = None,
+        existing_endpoint_name: str | None = None,
+        shared_alerts: SharedAlerts | None = None,
         data_bucket_name: str,
         data_key: kms.IKey,
         statistics_uri: str,
@@ -73,7 +94,34 @@ class MonitoringStack(Stack):
         )
 
         # First: its key also encrypts the dead-letter queues of the engine's and the retrain's rules.
-        self.alerts = AlertsTopic(self, "Alerts", emails=settings.alert_emails)
+        if shared_alerts is None:
+            self.alerts: AlertsTopic | None = AlertsTopic(self, "Alerts", emails=settings.alert_emails)
+            self.alerts_topic: sns.ITopic
+            self.alerts_key: kms.IKey
+            self.alerts_topic, self.alerts_key = self.alerts.topic, self.alerts.key
+        else:
+            self.alerts = None
+            self.alerts_topic = sns.Topic.from_topic_arn(self, "SharedAlerts", shared_alerts.topic_arn)
+            self.alerts_key = kms.Key.from_key_arn(self, "SharedAlertsKey", shared_alerts.key_arn)
+        # The folder the analysis may read: the destination's for an endpoint of this app (its own bucket), only
+        # this endpoint's folder under a destination that other endpoints may share.
+        captured_prefix = capture_prefix
+        if existing_endpoint_name is not None:
+            self.existing_endpoint: ExistingEndpoint | None = ExistingEndpoint(
+                self, "ExistingEndpoint", endpoint_name=existing_endpoint_name, log_key=data_key
+            )
+            endpoint = self.existing_endpoint.metrics
+            capture_bucket_name = self.existing_endpoint.capture_bucket_name
+            capture_key = self.existing_endpoint.capture_key
+            capture_prefix = self.existing_endpoint.capture_prefix
+            captured_prefix = self.existing_endpoint.endpoint_capture_prefix
+            CfnOutput(self, "CaptureS3Uri", value=self.existing_endpoint.capture_s3_uri)
+        else:
+            self.existing_endpoint = None
+        if endpoint is None or capture_bucket_name is None or capture_key is None or capture_prefix is None:
+            raise ValueError(
+                "give endpoint, capture_bucket_name, capture_key and capture_prefix, or existing_endpoint_name"
+            )
         self.engine = settings.monitoring_engine
         if settings.monitoring_engine == "builtin":
             data_quality, violations, failed_runs = self._builtin_analysis(
@@ -94,7 +142,7 @@ class MonitoringStack(Stack):
                 endpoint_name=endpoint.endpoint_name,
                 capture_bucket_name=capture_bucket_name,
                 capture_key=capture_key,
-                capture_prefix=capture_prefix,
+                capture_prefix=captured_prefix or capture_prefix,
                 data_bucket=data_bucket,
                 data_key=data_key,
                 statistics_uri=statistics_uri,
@@ -107,7 +155,7 @@ class MonitoringStack(Stack):
         self.alarms = MonitoringAlarms(
             self,
             "Alarms",
-            topic=self.alerts.topic,
+            topic=self.alerts_topic,
             endpoint=endpoint,
             data_quality=data_quality,
             violations=violations,
@@ -117,18 +165,25 @@ class MonitoringStack(Stack):
             server_errors_threshold=settings.errors_5xx_threshold,
             violation_threshold_percent=settings.violation_threshold_percent,
             failed_runs=failed_runs,
+            alarm_name_prefix=settings.stack_prefix if shared_alerts else None,
         )
-        self.dashboard = MonitoringDashboard(
-            self,
-            "Dashboard",
-            endpoint=endpoint,
-            data_quality=data_quality,
-            violations=violations,
-            monitored_features=settings.monitored_features,
-            drift_threshold=settings.drift_threshold,
-            violation_threshold_percent=settings.violation_threshold_percent,
-            alarms=self.alarms.all_alarms,
-            run_health=self.analysis.metrics_run_health() if self.engine == "builtin" else (),
+        self.endpoint_metrics = endpoint
+        self.data_quality, self.violation_metrics = data_quality, violations
+        self.dashboard = (
+            None
+            if shared_alerts
+            else MonitoringDashboard(
+                self,
+                "Dashboard",
+                endpoint=endpoint,
+                data_quality=data_quality,
+                violations=violations,
+                monitored_features=settings.monitored_features,
+                drift_threshold=settings.drift_threshold,
+                violation_threshold_percent=settings.violation_threshold_percent,
+                alarms=self.alarms.all_alarms,
+                run_health=self.analysis.metrics_run_health() if self.engine == "builtin" else (),
+            )
         )
 
         self.retrain_pipeline = self._retrain_pipeline(settings, data_bucket, data_key)
@@ -137,14 +192,16 @@ class MonitoringStack(Stack):
             "RetrainTrigger",
             alarm=self.alarms.violation_alarm,
             pipeline=self.retrain_pipeline,
-            dead_letter_key=self.alerts.key,
+            dead_letter_key=self.alerts_key,
         )
 
         CfnOutput(self, "MonitoringEngine", value=settings.monitoring_engine)
         CfnOutput(self, "RetrainPipelineName", value=self.retrain_pipeline.pipeline_name)
         CfnOutput(self, "MonitoringScheduleName", value=self.schedule_name)
-        CfnOutput(self, "AlertsTopicArn", value=self.alerts.topic.topic_arn)
-        CfnOutput(self, "DashboardName", value=self.dashboard.dashboard.dashboard_name)
+        if self.alerts is not None:  # shared ones are the shared stack's outputs
+            CfnOutput(self, "AlertsTopicArn", value=self.alerts.topic.topic_arn)
+        if self.dashboard is not None:
+            CfnOutput(self, "DashboardName", value=self.dashboard.dashboard.dashboard_name)
         CfnOutput(self, "ViolationAlarmName", value=self.alarms.violation_alarm.alarm_name)
 
     def _model_monitor(
@@ -198,7 +255,7 @@ class MonitoringStack(Stack):
             constraints_uri=constraints_uri,
             log_key=data_key,
             # The alerts key: undelivered events are the stack's EventBridge traffic, as alerts are.
-            dead_letter_key=self.alerts.key,
+            dead_letter_key=self.alerts_key,
             one_time_schedule_prefix=settings.one_time_schedule_prefix,
         )
         reports = S3Location(bucket=data_bucket.bucket_name, key=f"{REPORTS_PREFIX}/")

@@ -21,7 +21,7 @@ from aws_cdk import App, cx_api
 from aws_cdk.assertions import Template
 
 from settings import Settings, load_settings
-from stacks import StageStacks, build_stacks
+from stacks import FleetStacks, StageStacks, build_stacks
 from tests.lint import lint_in_background
 
 CDK_JSON_CONTEXT: dict[str, Any] = json.loads(
@@ -39,7 +39,7 @@ class Synthesized:
     """
 
     settings: Settings
-    stacks: StageStacks
+    stacks: StageStacks | FleetStacks
     assembly: cx_api.CloudAssembly
     #: cfn-lint's findings per stack, under way in a worker process (stages without overrides only).
     lint_findings: dict[str, Future[list[str]]] = field(default_factory=dict)

@@ -154,16 +154,15 @@ def test_every_per_endpoint_key_is_a_setting() -> None:
     assert set(Settings.__dataclass_fields__) >= ENDPOINT_KEYS
 
 
-def test_synth_refuses_endpoints_in_one_line_until_the_fleet_stacks_exist(tmp_path: Path) -> None:
-    """Validated, then refused: a stage with endpoints must not synthesize as if it had none."""
-    context = {"stage": "prod", "stages": stage({"demo": {}, "churn": CHURN})}
+def test_synth_stops_on_a_bad_entry_with_one_line(tmp_path: Path) -> None:
+    """app.py prints a bad entry's error as one line naming the endpoint, the key and the value; no traceback."""
+    context = {"stage": "prod", "stages": stage({"demo": {}, "churn": {**CHURN, "drift_threshold": 2}})}
     env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert result.returncode == 1
-    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
-        "error: setting endpoints: got demo, churn; the stacks for several endpoints per stage (issue 12) are not "
-        "built yet: leave endpoints out of the stage"
-    ]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1
+    assert errors[0].startswith("error: endpoint churn: setting drift_threshold: got 2")
     assert "Traceback" not in result.stderr

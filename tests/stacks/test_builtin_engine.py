@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from settings import MODEL_MONITOR_METRICS_NAMESPACE, Settings, SettingsError, load_settings
+from stacks import StageStacks
 from tests.synth import Synthesized, synth_stage
 
 
@@ -558,5 +559,6 @@ def test_a_new_baseline_changes_the_function_so_the_deploy_reads_the_new_uris(
     a new job (the fingerprint's own tests are in tests/cdk_constructs/test_suggested_baseline.py)."""
     _, function = the_one(monitoring, "AWS::Lambda::Function")
     fingerprint = function["Environment"]["Variables"]["BASELINE_FINGERPRINT"]
+    assert isinstance(builtin.stacks, StageStacks)
     assert fingerprint == builtin.stacks.baseline.baseline.fingerprint
     assert re.fullmatch(r"[0-9a-f]{16}", fingerprint)

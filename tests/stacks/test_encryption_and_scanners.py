@@ -39,20 +39,22 @@ def key_policy_statement(synth: Synthesized, stack_id: str, key_id: str, sid: st
 
 def test_every_log_group_of_every_stage_is_encrypted_with_the_monitoring_data_key() -> None:
     groups = every("AWS::Logs::LogGroup")
-    assert {stack_id for _, stack_id, _, _ in groups} == {"Baseline", "Monitoring"}
+    # A stage with endpoints has these per endpoint: Baseline-<id>, Monitoring-<id>.
+    assert {stack_id.partition("-")[0] for _, stack_id, _, _ in groups} == {"Baseline", "Monitoring"}
     for stage, stack_id, name, group in groups:
         key = group["Properties"].get("KmsKeyId")
         assert key is not None, f"{stage}/{stack_id}/{name} is not encrypted"
-        if stack_id == "Monitoring":  # the same key, crossing from the baseline stack
+        baseline_id = stack_id.replace("Monitoring", "Baseline")
+        if stack_id.startswith("Monitoring"):  # the same key, crossing from its baseline stack
             stack_id, key = produced(synth_stage(stage), key)
-        assert (stack_id, key) == ("Baseline", data_key_reference(synth_stage(stage))), f"{stage}/{name}"
+        assert (stack_id, key) == (baseline_id, data_key_reference(synth_stage(stage), baseline_id)), f"{stage}/{name}"
 
 
-def data_key_reference(synth: Synthesized) -> Any:
+def data_key_reference(synth: Synthesized, baseline_id: str = "Baseline") -> Any:
     """The stage's monitoring-data key in the baseline stack: the key of the baseline's output (either engine's)."""
     (baseline,) = [
-        *resources(synth, "Baseline", "Custom::ModelMonitorBaseline").values(),
-        *resources(synth, "Baseline", "Custom::DriftEngineBaseline").values(),
+        *resources(synth, baseline_id, "Custom::ModelMonitorBaseline").values(),
+        *resources(synth, baseline_id, "Custom::DriftEngineBaseline").values(),
     ]
     return baseline["Properties"]["KmsKeyArn"]
 
@@ -60,8 +62,9 @@ def data_key_reference(synth: Synthesized) -> Any:
 @pytest.mark.parametrize("stage", STAGES)
 def test_cloudwatch_logs_may_use_the_data_key_for_log_groups_of_this_account_and_region(stage: str) -> None:
     synth = synth_stage(stage)
-    key_ref = data_key_reference(synth)
-    statement = key_policy_statement(synth, "Baseline", key_ref["Fn::GetAtt"][0], LOGS_KEY_SID)
+    baseline_id = next(stack_id for stack_id in synth.stack_ids if stack_id.startswith("Baseline"))
+    key_ref = data_key_reference(synth, baseline_id)
+    statement = key_policy_statement(synth, baseline_id, key_ref["Fn::GetAtt"][0], LOGS_KEY_SID)
     assert statement == {
         "Sid": LOGS_KEY_SID,
         "Effect": "Allow",
@@ -101,10 +104,17 @@ def test_eventbridge_may_use_the_key_of_each_rules_dead_letter_queue_for_this_ac
     checked = 0
     for stage in STAGES:
         synth = synth_stage(stage)
-        for queue_id in rule_dead_letter_queues(synth, "Monitoring"):
-            template = synth.template_json("Monitoring")
-            key_id = template["Resources"][queue_id]["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
-            statement = key_policy_statement(synth, "Monitoring", key_id, EVENTS_KEY_SID)
+        for monitoring_id, queue_id in (
+            (stack_id, queue_id)
+            for stack_id in synth.stack_ids
+            if stack_id.startswith("Monitoring")
+            for queue_id in rule_dead_letter_queues(synth, stack_id)
+        ):
+            key = synth.template_json(monitoring_id)["Resources"][queue_id]["Properties"]["KmsMasterKeyId"]
+            key_stack = monitoring_id
+            if "Fn::GetAtt" not in key:  # a stage with endpoints: the shared alerts key, or the endpoint's data key
+                key_stack, key = produced(synth, key)
+            statement = key_policy_statement(synth, key_stack, key["Fn::GetAtt"][0], EVENTS_KEY_SID)
             assert statement == {
                 "Sid": EVENTS_KEY_SID,
                 "Effect": "Allow",

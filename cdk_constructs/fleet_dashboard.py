@@ -1,0 +1,128 @@
+"""One CloudWatch dashboard for every monitored endpoint of a stage: a fleet summary on top, then a row per endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from constructs import Construct
+
+from cdk_constructs.drift_metrics import DataQualityMetrics, ViolationMetrics
+
+WIDTH = 24  # the dashboard grid is 24 columns wide
+#: An alarm status widget shows at most 100 alarms (CloudWatch's dashboard body structure, ``alarms``: "1-100").
+ALARMS_PER_WIDGET = 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class FleetMember:
+    """What the dashboard shows of one endpoint, all of it literal names (no reference to another stack).
+
+    :param alarm_names: the endpoint's alarms, by name (``MonitoringAlarms`` with ``alarm_name_prefix``).
+    """
+
+    id: str
+    endpoint_name: str
+    data_quality: DataQualityMetrics
+    violations: ViolationMetrics
+    monitored_features: Sequence[str]
+    drift_threshold: float
+    violation_threshold_percent: float
+    alarm_names: Sequence[str]
+
+
+class FleetDashboard(Construct):
+    """Rows, top to bottom: the alarms of every endpoint ("endpoints in alarm"); the violation percentage of each
+    endpoint and their failed executions; then per endpoint its violation percentage, drift per feature, and
+    invocations and errors.
+
+    It names alarms and metrics only (alarm ARNs are built from names with ``format_arn``), so it lives in the
+    shared stack and never imports from an endpoint's stacks: adding or removing an endpoint changes this one
+    resource and nothing of another endpoint. Invocations are a ``SEARCH`` over the endpoint's name because the
+    variant of an endpoint deployed elsewhere is known only at deploy time.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, members: Sequence[FleetMember]) -> None:
+        super().__init__(scope, construct_id)
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.days(1))
+        alarms = [
+            cloudwatch.Alarm.from_alarm_arn(
+                self,
+                f"{member.id}-{name}",
+                Stack.of(self).format_arn(
+                    service="cloudwatch",
+                    resource="alarm",
+                    resource_name=name,
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                ),
+            )
+            for member in members
+            for name in member.alarm_names
+        ]
+        for start in range(0, len(alarms), ALARMS_PER_WIDGET):
+            self.dashboard.add_widgets(
+                cloudwatch.AlarmStatusWidget(
+                    title="Endpoints in alarm" + (f" ({start // ALARMS_PER_WIDGET + 1})" if start else ""),
+                    alarms=alarms[start : start + ALARMS_PER_WIDGET],
+                    width=WIDTH,
+                    height=6,
+                    sort_by=cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
+                )
+            )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Violated features (%) per endpoint",
+                left=[member.violations.metric_violation_percentage().with_(label=member.id) for member in members],
+                left_y_axis=cloudwatch.YAxisProps(min=0, max=100),
+                width=WIDTH // 2,
+            ),
+            cloudwatch.GraphWidget(
+                title="Failed monitoring executions per endpoint",
+                left=[
+                    member.violations.metric_execution_failed().with_(label=member.id, statistic="Sum")
+                    for member in members
+                ],
+                stacked=True,
+                width=WIDTH // 2,
+            ),
+        )
+        for member in members:
+            self.dashboard.add_widgets(*_endpoint_row(member))
+
+
+def _endpoint_row(member: FleetMember) -> list[cloudwatch.IWidget]:
+    third = WIDTH // 3
+
+    def search(metric_name: str) -> str:
+        return (
+            "SEARCH('{AWS/SageMaker,EndpointName,VariantName} "
+            f'EndpointName="{member.endpoint_name}" MetricName="{metric_name}"\', \'Sum\', 300)'
+        )
+
+    return [
+        cloudwatch.GraphWidget(
+            title=f"{member.id}: violated features (%)",
+            left=[member.violations.metric_violation_percentage()],
+            left_annotations=[
+                cloudwatch.HorizontalAnnotation(value=member.violation_threshold_percent, label="retrain threshold")
+            ],
+            left_y_axis=cloudwatch.YAxisProps(min=0, max=100),
+            width=third,
+        ),
+        cloudwatch.GraphWidget(
+            title=f"{member.id}: drift from baseline per feature",
+            left=[member.data_quality.metric_drift(feature) for feature in member.monitored_features],
+            left_annotations=[cloudwatch.HorizontalAnnotation(value=member.drift_threshold, label="drift threshold")],
+            width=third,
+        ),
+        cloudwatch.GraphWidget(
+            title=f"{member.id}: invocations and errors ({member.endpoint_name})",
+            left=[
+                cloudwatch.MathExpression(expression=search(name), label=name, using_metrics={})
+                for name in ("Invocations", "Invocation4XXErrors", "Invocation5XXErrors")
+            ],
+            width=third,
+        ),
+    ]
