@@ -23,6 +23,9 @@ def lint_template(template: str) -> list[str]:
 
 
 _POOL: ProcessPoolExecutor | None = None
+#: Whether the lint gate (tests/stacks/test_gates.py) is among the selected tests: only then does ``synth_stage``
+#: start linting each stage as soon as it is synthesized. Set by tests/conftest.py after collection.
+gate_selected = False
 
 
 def lint_in_background(template: str) -> Future[list[str]]:

@@ -22,6 +22,7 @@ from aws_cdk.assertions import Template
 
 from settings import Settings, load_settings
 from stacks import FleetStacks, StageStacks, build_stacks
+from tests import lint
 from tests.lint import lint_in_background
 
 CDK_JSON_CONTEXT: dict[str, Any] = json.loads(
@@ -41,8 +42,14 @@ class Synthesized:
     settings: Settings
     stacks: StageStacks | FleetStacks
     assembly: cx_api.CloudAssembly
-    #: cfn-lint's findings per stack, under way in a worker process (stages without overrides only).
-    lint_findings: dict[str, Future[list[str]]] = field(default_factory=dict)
+    _lint_findings: dict[str, Future[list[str]]] = field(default_factory=dict)
+
+    def lint_findings(self) -> dict[str, Future[list[str]]]:
+        """cfn-lint's findings per stack, linted in worker processes; started on the first call."""
+        if not self._lint_findings:
+            for stack_id in self.stack_ids:
+                self._lint_findings[stack_id] = lint_in_background(json.dumps(self.template_json(stack_id)))
+        return self._lint_findings
 
     @functools.cached_property
     def manifest(self) -> dict[str, Any]:
@@ -110,9 +117,8 @@ def synth_stage(stage: str = "default", overrides: tuple[tuple[str, Any], ...] =
     )
     stacks = build_stacks(app, settings)
     synthesized = Synthesized(settings=settings, stacks=stacks, assembly=app.synth())
-    if not overrides:  # a stage as cdk.json defines it: the lint gate's input, linted from now on
-        for stack_id in synthesized.stack_ids:
-            synthesized.lint_findings[stack_id] = lint_in_background(json.dumps(synthesized.template_json(stack_id)))
+    if not overrides and lint.gate_selected:  # a stage as cdk.json defines it: the lint gate's input
+        synthesized.lint_findings()
     return synthesized
 
 

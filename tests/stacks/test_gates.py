@@ -44,7 +44,7 @@ def lint_findings() -> dict[tuple[str, str], list[str]]:
     return {
         (stage, stack_id): findings.result(timeout=600)
         for stage in STAGES
-        for stack_id, findings in synth_stage(stage).lint_findings.items()
+        for stack_id, findings in synth_stage(stage).lint_findings().items()
     }
 
 
