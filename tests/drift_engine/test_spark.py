@@ -24,9 +24,13 @@ from drift_engine.kll import ANALYZER_SKETCH_SIZE
 
 from .conftest import REPO_ROOT, SDK_DATA_QUALITY, capture_line, write_capture_files
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("java") is None, reason="no JVM: the Spark runner's tests need java on PATH (PySpark local mode)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which("java") is None, reason="no JVM: the Spark runner's tests need java on PATH (PySpark local mode)"
+    ),
+    # pyspark 3.5's own version checks (pyspark/sql/pandas/utils.py) use distutils' LooseVersion.
+    pytest.mark.filterwarnings("ignore:distutils Version classes are deprecated:DeprecationWarning"),
+]
 
 BASELINE_CSV = REPO_ROOT / "demo" / "data" / "baseline.csv"
 HOUR = datetime(2024, 6, 11, 10, tzinfo=UTC)
