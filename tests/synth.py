@@ -112,7 +112,7 @@ def synth_stage(stage: str = "default", overrides: tuple[tuple[str, Any], ...] =
     # any finding it reports. One engine serves every synth of the run.
     app = App(
         outdir=tempfile.mkdtemp(prefix=f"cdk-{stage}-"),
-        context=_feature_flags(),
+        context=feature_flags(),
         builtin_cloud_formation_validation=True,
     )
     stacks = build_stacks(app, settings)
@@ -122,7 +122,7 @@ def synth_stage(stage: str = "default", overrides: tuple[tuple[str, Any], ...] =
     return synthesized
 
 
-def _feature_flags() -> dict[str, Any]:
+def feature_flags() -> dict[str, Any]:
     return {key: value for key, value in CDK_JSON_CONTEXT.items() if key.startswith("@aws-cdk")}
 
 

@@ -3,13 +3,17 @@ elsewhere): which stacks, what they share, what each endpoint's monitoring reads
 
 from __future__ import annotations
 
+import copy
 import json
+import tempfile
 from typing import Any
 
 import pytest
+from aws_cdk import App
 
-from stacks import FleetStacks, endpoint_settings
-from tests.synth import Synthesized, synth_stage
+from settings import load_settings
+from stacks import FleetStacks, build_stacks, endpoint_settings
+from tests.synth import CDK_JSON_CONTEXT, Synthesized, feature_flags, synth_stage
 
 PREFIX = "model-monitor-fleet"
 
@@ -153,3 +157,67 @@ def test_the_dashboard_shows_every_endpoint_by_name_without_imports(fleet: Synth
     }
     shown = {part.split('\\"')[0] for part in body.split(":alarm:")[1:]}
     assert shown == created
+
+
+# --- adding or removing an endpoint -------------------------------------------------------------------------
+
+
+def synth_without(endpoint_id: str) -> Synthesized:
+    """The fleet stage with one entry fewer, synthesized as ``synth_stage`` does (cdk-nag on; CDK's built-in
+    validation off: it changes no template, and the gates check the full stage)."""
+    stages = copy.deepcopy(CDK_JSON_CONTEXT["stages"])
+    del stages["fleet"]["endpoints"][endpoint_id]
+    settings = load_settings(stage="fleet", stages=stages)
+    app = App(outdir=tempfile.mkdtemp(prefix="cdk-fleet-without-"), context=feature_flags())
+    stacks = build_stacks(app, settings)
+    return Synthesized(settings=settings, stacks=stacks, assembly=app.synth())
+
+
+def dashboard_widgets(synth: Synthesized) -> list[dict[str, Any]]:
+    """The fleet dashboard's widgets, references rendered as text and grid positions left out (the rows below a
+    removed endpoint's move up)."""
+    (dashboard,) = resources(synth.template_json("Shared"), "AWS::CloudWatch::Dashboard")
+    parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]
+    body = json.loads(
+        "".join(part if isinstance(part, str) else "${" + json.dumps(part).replace('"', "'") + "}" for part in parts)
+    )
+    return [{key: value for key, value in widget.items() if key not in ("x", "y")} for widget in body["widgets"]]
+
+
+def without_mentions(value: Any, text: str) -> Any:
+    """``value`` without what mentions ``text``: widgets whose title does, alarm ARNs and metric arrays that do."""
+    if isinstance(value, list):
+        return [without_mentions(item, text) for item in value if not mentions(item, text)]
+    if isinstance(value, dict):
+        return {key: without_mentions(item, text) for key, item in value.items()}
+    return value
+
+
+def mentions(item: Any, text: str) -> bool:
+    if isinstance(item, dict):  # a widget: only by its title (the summary widgets mention every endpoint)
+        return text in str(item.get("properties", {}).get("title", ""))
+    return text in json.dumps(item)
+
+
+def test_removing_one_endpoint_changes_only_that_endpoints_resources(fleet: Synthesized) -> None:
+    """The offline diff of taking churn out of the three-endpoint stage: its stacks go, every other stack's template
+    is identical (same logical ids, same properties), and the shared dashboard loses churn's widgets and nothing
+    else."""
+    without = synth_without("churn")
+    assert set(fleet.stack_ids) - set(without.stack_ids) == {"Baseline-churn", "Monitoring-churn"}
+    assert set(without.stack_ids) < set(fleet.stack_ids)
+    for stack_id in without.stack_ids:
+        if stack_id != "Shared":
+            assert without.template_json(stack_id) == fleet.template_json(stack_id), stack_id
+    # Shared: the same resources and outputs; only the dashboard's body differs.
+    shared, shared_without = fleet.template_json("Shared"), without.template_json("Shared")
+    assert shared["Resources"].keys() == shared_without["Resources"].keys()
+    assert shared["Outputs"] == shared_without["Outputs"]
+    for logical_id, resource in shared["Resources"].items():
+        if resource["Type"] != "AWS::CloudWatch::Dashboard":
+            assert shared_without["Resources"][logical_id] == resource, logical_id
+    full, reduced = dashboard_widgets(fleet), dashboard_widgets(without)
+    assert reduced != full
+    # Every mention of churn (its alarms, its metrics, its row) is what went, and all of it went.
+    assert reduced == without_mentions(full, "churn")
+    assert "churn" not in json.dumps(reduced)
