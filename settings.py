@@ -352,6 +352,17 @@ class MonitoredEndpoint:
         return self.existing_endpoint_name is not None
 
 
+def endpoint_settings(settings: Settings, entry: MonitoredEndpoint) -> Settings:
+    """The settings one entry's stacks are built with: the entry's, with ``stage`` scoped to ``<stage>-<id>``.
+
+    Everything named from ``stack_prefix`` and ``endpoint_name`` (stacks, exports, job and alarm names, the
+    endpoint this app deploys) then reads ``<name>-<stage>-<id>``: one entry's names never collide with another's
+    and depend on its id only, never on its position in the map. ``stacks.build_fleet`` builds with these and
+    ``python -m ops --endpoint ID`` reads the stacks by them.
+    """
+    return dataclasses.replace(entry.settings, stage=f"{settings.stage}-{entry.id}")
+
+
 _FIELDS = {field.name: field for field in dataclasses.fields(Settings)}
 
 # --- several endpoints per stage ----------------------------------------------------------------------------

@@ -13,15 +13,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from settings import Settings
+from settings import MonitoredEndpoint, Settings, endpoint_settings
 
 from . import stack_outputs as so
 from .aws import ClientFactory, boto3_client_factory
 from .errors import OpsError
+from .fleet import choose_endpoint, entry_alarm_prefix, fleet_status
 from .progress import Progress
 
 EXAMPLES = """\
@@ -30,6 +32,8 @@ examples:
   python -m ops traffic --drift                                drifted traffic the monitor should flag
   python -m ops run-now                                        one monitoring execution over the last hour, now
   python -m ops status --stage prod                            schedule, executions and alarms of stage prod
+  python -m ops status --stage fleet                           a stage with several endpoints: one row each
+  python -m ops run-now --stage fleet --endpoint churn         one endpoint of such a stage
   python -m ops report --out /tmp/report                       latest execution vs baseline, as PNG and HTML
   python -m ops report --baseline b/ --execution e/ --out r/   the same from local files, no AWS
   python -m ops lab                                            the builtin engine's whole loop in memory, no AWS
@@ -62,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--stage", help="the deployed stage, as in cdk.json context 'stages' (default: cdk.json's 'stage')"
+    )
+    common.add_argument(
+        "--endpoint",
+        metavar="ID",
+        help="on a stage with several endpoints: the id of the one to work on (status without it: every endpoint)",
     )
     common.add_argument(
         "--region", help="AWS region (default: the stage's region setting, else the usual boto3 configuration)"
@@ -195,11 +204,23 @@ def _run(args: argparse.Namespace, client_factory: ClientFactory | None, cdk_jso
         )
         return 0
 
-    settings = so.load_stage_settings(args.stage, cdk_json=cdk_json)
-    clients = client_factory or boto3_client_factory(args.region or settings.region)
-    outputs = so.StageOutputs(clients("cloudformation"), settings)
+    stage_settings = so.load_stage_settings(args.stage, cdk_json=cdk_json)
+    entry = choose_endpoint(stage_settings, args.endpoint, command=args.command)
+    clients = client_factory or boto3_client_factory(args.region or stage_settings.region)
+    if stage_settings.endpoints and entry is None:  # status of every endpoint of the stage
+        return fleet_status(
+            clients("cloudformation"), clients("sagemaker"), clients("cloudwatch"), stage_settings, out=out
+        )
+    settings = endpoint_settings(stage_settings, entry) if entry else stage_settings
+    outputs = so.StageOutputs(clients("cloudformation"), settings, stage_settings=stage_settings if entry else None)
+    scope = Scope.of(stage_settings, entry, outputs)
 
     if args.command == "traffic":
+        if entry is not None and entry.is_existing:
+            raise OpsError(
+                f"--endpoint {entry.id} is deployed elsewhere ({entry.existing_endpoint_name}): traffic sends the "
+                "demo's rows, only to an endpoint this app deploys"
+            )
         from .traffic import draw_request_bodies, format_summary, send_traffic
 
         endpoint = outputs.get("endpoint", so.ENDPOINT_NAME)
@@ -214,13 +235,13 @@ def _run(args: argparse.Namespace, client_factory: ClientFactory | None, cdk_jso
         print(format_summary(summary, endpoint_name=endpoint, drift=args.drift), file=out)
         print(
             "captured requests reach S3 within minutes; analyze them with: "
-            f"python -m ops run-now --stage {settings.stage}",
+            f"python -m ops run-now --stage {stage_settings.stage}{scope.endpoint_flag}",
             file=out,
         )
         return 1 if summary.errors else 0
 
     if args.command in ("run-now", "status", "report") and outputs.engine() == so.ENGINE_BUILTIN:
-        return _run_builtin(args, clients, outputs, settings)
+        return _run_builtin(args, clients, outputs, settings, scope)
 
     if args.command == "run-now":
         from .run_now import run_now
@@ -229,7 +250,7 @@ def _run(args: argparse.Namespace, client_factory: ClientFactory | None, cdk_jso
             clients("sagemaker"),
             schedule_name=outputs.get("monitoring", so.MONITORING_SCHEDULE_NAME),
             name_prefix=settings.one_time_schedule_prefix,
-            stage=settings.stage,
+            stage=scope.stage + scope.endpoint_flag,  # the hints name the endpoint too
             hours=args.hours,
             wait=not args.no_wait,
             poll_seconds=args.poll_seconds,
@@ -245,9 +266,10 @@ def _run(args: argparse.Namespace, client_factory: ClientFactory | None, cdk_jso
             clients("cloudwatch"),
             schedule_name=outputs.get("monitoring", so.MONITORING_SCHEDULE_NAME),
             violation_alarm_name=outputs.get("monitoring", so.VIOLATION_ALARM_NAME),
-            topic_arn=outputs.get("monitoring", so.ALERTS_TOPIC_ARN),
+            topic_arn=scope.topic_arn(),
             limit=args.executions,
             out=out,
+            alarm_name_prefix=scope.alarm_name_prefix,
         )
 
     from .report_inputs import inputs_from_stage, print_report
@@ -266,7 +288,9 @@ def _run(args: argparse.Namespace, client_factory: ClientFactory | None, cdk_jso
     return 0
 
 
-def _run_builtin(args: argparse.Namespace, clients: ClientFactory, outputs: so.StageOutputs, settings: Settings) -> int:
+def _run_builtin(
+    args: argparse.Namespace, clients: ClientFactory, outputs: so.StageOutputs, settings: Settings, scope: Scope
+) -> int:
     """run-now, status and report on a stage that runs the builtin engine (see ops/builtin.py)."""
     from . import builtin
 
@@ -276,12 +300,12 @@ def _run_builtin(args: argparse.Namespace, clients: ClientFactory, outputs: so.S
             clients("lambda"),
             function_name=outputs.get("monitoring", so.DRIFT_ANALYSIS_FUNCTION_NAME),
             name_prefix=settings.one_time_schedule_prefix,
-            stage=settings.stage,
+            stage=scope.stage + scope.endpoint_flag,
             hours=args.hours,
             wait=not args.no_wait,
             out=out,
         )
-    endpoint = outputs.get("endpoint", so.ENDPOINT_NAME)
+    endpoint = scope.existing_endpoint_name or outputs.get("endpoint", so.ENDPOINT_NAME)
     reports = outputs.get("monitoring", so.REPORTS_S3_URI)
     if args.command == "status":
         return builtin.status_builtin(
@@ -291,9 +315,10 @@ def _run_builtin(args: argparse.Namespace, clients: ClientFactory, outputs: so.S
             reports_uri=reports,
             endpoint_name=endpoint,
             violation_alarm_name=outputs.get("monitoring", so.VIOLATION_ALARM_NAME),
-            topic_arn=outputs.get("monitoring", so.ALERTS_TOPIC_ARN),
+            topic_arn=scope.topic_arn(),
             limit=args.executions,
             out=out,
+            alarm_name_prefix=scope.alarm_name_prefix,
         )
     if args.processing_job:
         raise OpsError(
@@ -313,6 +338,36 @@ def _run_builtin(args: argparse.Namespace, clients: ClientFactory, outputs: so.S
     print_report(inputs, args.out, out=out)
     print(f"the downloaded files are in {args.out}/baseline and {args.out}/execution", file=out)
     return 0
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What differs when a command works on one endpoint of a stage with ``endpoints``: the topic is the shared
+    stack's, the alarms of that topic are narrowed to the endpoint's, an endpoint deployed elsewhere has no
+    endpoint stack (its name is in cdk.json), and hints name ``--endpoint``."""
+
+    stage: str
+    endpoint_flag: str
+    existing_endpoint_name: str | None
+    alarm_name_prefix: str | None
+    _stage_outputs: so.StageOutputs
+    _outputs: so.StageOutputs
+
+    @classmethod
+    def of(cls, stage_settings: Settings, entry: MonitoredEndpoint | None, outputs: so.StageOutputs) -> Scope:
+        return cls(
+            stage=stage_settings.stage,
+            endpoint_flag=f" --endpoint {entry.id}" if entry else "",
+            existing_endpoint_name=entry.existing_endpoint_name if entry else None,
+            alarm_name_prefix=entry_alarm_prefix(stage_settings, entry) if entry else None,
+            _stage_outputs=so.StageOutputs(outputs.cloudformation, stage_settings),
+            _outputs=outputs,
+        )
+
+    def topic_arn(self) -> str:
+        if self.alarm_name_prefix is None:
+            return self._outputs.get("monitoring", so.ALERTS_TOPIC_ARN)
+        return self._stage_outputs.get("shared", so.ALERTS_TOPIC_ARN)
 
 
 def main(

@@ -203,10 +203,16 @@ def status_builtin(
     topic_arn: str | None,
     limit: int,
     out: TextIO,
+    alarm_name_prefix: str | None = None,
 ) -> int:
     """Print the runs and alarms. Returns 1 when an alarm is in ALARM or the newest run failed, else 0."""
     runs = list_runs(s3, reports_uri=reports_uri, endpoint_name=endpoint_name, limit=limit)
-    alarms = stage_alarms(cloudwatch, alarm_names=[violation_alarm_name or ""], topic_arn=topic_arn)
+    alarms = stage_alarms(
+        cloudwatch,
+        alarm_names=[violation_alarm_name or ""],
+        topic_arn=topic_arn,
+        alarm_name_prefix=alarm_name_prefix,
+    )
     print(format_builtin_status(function_name, runs, alarms), file=out)
     failed = bool(runs) and runs[0].status in _FAILED
     return 1 if failed or any(alarm.state == "ALARM" for alarm in alarms) else 0

@@ -38,7 +38,7 @@ __all__ = [
 #: The repository's cdk.json: where the stages are defined.
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 
-StackKind = Literal["endpoint", "baseline", "monitoring"]
+StackKind = Literal["endpoint", "baseline", "monitoring", "shared"]
 
 # The outputs each stack declares (stacks/*_stack.py), by stack.
 ENDPOINT_NAME = "EndpointName"
@@ -123,6 +123,8 @@ class StageOutputs:
 
     cloudformation: CloudFormationClient
     settings: Settings
+    #: The stage's settings when ``settings`` are one entry's of its ``endpoints`` (for the deploy hint).
+    stage_settings: Settings | None = None
     _cache: dict[str, tuple[dict[str, str], str | None]] = field(default_factory=dict, repr=False)
 
     def engine(self) -> str:
@@ -140,12 +142,13 @@ class StageOutputs:
         if name not in self._cache:
             self._cache[name] = read_stack_outputs(self.cloudformation, name)
         outputs, status = self._cache[name]
+        hint = deploy_hint(self.stage_settings or self.settings)
         if status is None:
-            raise OpsError(f"stack {name} does not exist: {deploy_hint(self.settings)}")
+            raise OpsError(f"stack {name} does not exist: {hint}")
         value = outputs.get(key)
         if not value:
             if default is not None:
                 return default
             shown = "" if status.endswith("_COMPLETE") and "ROLLBACK" not in status else f" (status {status})"
-            raise OpsError(f"stack {name}{shown} has no output {key}: {deploy_hint(self.settings)}")
+            raise OpsError(f"stack {name}{shown} has no output {key}: {hint}")
         return value

@@ -82,10 +82,24 @@ def _describe_alarms(cloudwatch: CloudWatchClient, **filters: Any) -> Iterable[t
             return
 
 
+def is_entry_alarm(name: str, prefix: str) -> bool:
+    """Whether alarm ``name`` is one endpoint's of a stage with ``endpoints``: its alarms are ``<prefix><Alarm>``
+    with ``<prefix>`` ``<name>-<stage>-<id>-``. Alarm construct ids start with a capital letter and endpoint ids are
+    lower case, so ``...-demo-Drift0`` is demo's and ``...-demo-2-Drift0`` is not."""
+    return name.startswith(prefix) and name[len(prefix) : len(prefix) + 1].isupper()
+
+
 def stage_alarms(
-    cloudwatch: CloudWatchClient, *, alarm_names: Iterable[str], topic_arn: str | None
+    cloudwatch: CloudWatchClient,
+    *,
+    alarm_names: Iterable[str],
+    topic_arn: str | None,
+    alarm_name_prefix: str | None = None,
 ) -> list[AlarmState]:
     """The named alarms plus every alarm that notifies ``topic_arn``, once each: ALARM first, then by name.
+
+    ``alarm_name_prefix``: of the topic's alarms, only one endpoint's (``is_entry_alarm``), for a stage with
+    ``endpoints`` whose endpoints share the topic.
 
     ``ActionPrefix`` narrows the listing on the server; it matches prefixes (``...:alerts`` would also match
     ``...:alerts-old``), so an alarm is kept only when ``topic_arn`` is one of its ``AlarmActions``.
@@ -111,7 +125,10 @@ def stage_alarms(
             keep(alarm, composite)
     if topic_arn:
         for alarm, composite in _describe_alarms(cloudwatch, ActionPrefix=topic_arn):
-            if topic_arn in alarm.get("AlarmActions", []):
+            name = str(alarm.get("AlarmName", ""))
+            if topic_arn in alarm.get("AlarmActions", []) and (
+                alarm_name_prefix is None or is_entry_alarm(name, alarm_name_prefix)
+            ):
                 keep(alarm, composite)
     order = {"ALARM": 0, "INSUFFICIENT_DATA": 1, "OK": 2}
     return sorted(found.values(), key=lambda alarm: (order.get(alarm.state, 3), alarm.name))
@@ -186,6 +203,7 @@ def status(
     topic_arn: str | None,
     limit: int,
     out: TextIO,
+    alarm_name_prefix: str | None = None,
 ) -> int:
     """Print the status screen. Returns 0, or 1 when an alarm is in ALARM or the schedule has failed.
 
@@ -198,7 +216,7 @@ def status(
         else list_executions(sagemaker, schedule_name=schedule_name, limit=limit)
     )
     names = [violation_alarm_name] if violation_alarm_name else []
-    alarms = stage_alarms(cloudwatch, alarm_names=names, topic_arn=topic_arn)
+    alarms = stage_alarms(cloudwatch, alarm_names=names, topic_arn=topic_arn, alarm_name_prefix=alarm_name_prefix)
     found = {alarm.name for alarm in alarms}
     print(format_status(schedule, executions, alarms, missing_alarms=[n for n in names if n not in found]), file=out)
     alarming = any(alarm.state == "ALARM" for alarm in alarms)

@@ -11,7 +11,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from cdk_constructs.fleet_dashboard import FleetMember
 from cdk_constructs.monitoring_alarms import MonitoringAlarms
-from settings import MonitoredEndpoint, Settings
+from settings import Settings, endpoint_settings
 from stacks.baseline_stack import BaselineStack
 from stacks.endpoint_stack import EndpointStack
 from stacks.monitoring_stack import MonitoringStack
@@ -88,16 +88,6 @@ def _build_one(app: App, settings: Settings, env: Environment) -> StageStacks:
     monitoring.add_stack_dependency(endpoint, "watches its endpoint and reads its captured data")
     monitoring.add_stack_dependency(baseline, "compares with its baseline and writes reports to its bucket")
     return StageStacks(endpoint=endpoint, baseline=baseline, monitoring=monitoring)
-
-
-def endpoint_settings(settings: Settings, entry: MonitoredEndpoint) -> Settings:
-    """The settings one entry's stacks are built with: the entry's, with ``stage`` scoped to ``<stage>-<id>``.
-
-    Everything the stacks name from ``stack_prefix`` and ``endpoint_name`` (stacks, exports, job and alarm names,
-    the endpoint this app deploys) then reads ``<name>-<stage>-<id>``: one entry's names never collide with
-    another's, and depend on its id only, never on its position in the map.
-    """
-    return dataclasses.replace(entry.settings, stage=f"{settings.stage}-{entry.id}")
 
 
 def build_fleet(app: App, settings: Settings, env: Environment) -> FleetStacks:

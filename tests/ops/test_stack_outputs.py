@@ -37,7 +37,7 @@ def test_the_default_stage_comes_from_cdk_json() -> None:
 
 
 def test_an_unknown_stage_is_one_clear_error() -> None:
-    with pytest.raises(OpsError, match="unknown stage 'nope'; known stages: builtin, default, dev, prod"):
+    with pytest.raises(OpsError, match="unknown stage 'nope'; known stages: builtin, default, dev, fleet, prod"):
         so.load_stage_settings("nope")
 
 

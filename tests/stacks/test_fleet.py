@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from aws_cdk import App
 
-from settings import load_settings
-from stacks import FleetStacks, build_stacks, endpoint_settings
+from settings import endpoint_settings, load_settings
+from stacks import FleetStacks, build_stacks
 from tests.synth import CDK_JSON_CONTEXT, Synthesized, feature_flags, synth_stage
 
 PREFIX = "model-monitor-fleet"
