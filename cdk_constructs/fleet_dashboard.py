@@ -12,8 +12,12 @@ from constructs import Construct
 from cdk_constructs.drift_metrics import DataQualityMetrics, ViolationMetrics
 
 WIDTH = 24  # the dashboard grid is 24 columns wide
-#: An alarm status widget shows at most 100 alarms (CloudWatch's dashboard body structure, ``alarms``: "1-100").
+#: CloudWatch's "Dashboard Body Structure and Syntax": an alarm status widget holds 1-100 alarm ARNs, a metric
+#: widget's ``metrics`` array 0-100 metrics and expressions (the figure the awsx docs quote; newer pages say 500,
+#: 100 is safe either way), and a dashboard 0-500 widgets.
 ALARMS_PER_WIDGET = 100
+METRICS_PER_GRAPH = 100
+WIDGETS_PER_DASHBOARD = 500
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,25 +75,37 @@ class FleetDashboard(Construct):
                     sort_by=cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
                 )
             )
-        self.dashboard.add_widgets(
-            cloudwatch.GraphWidget(
-                title="Violated features (%) per endpoint",
-                left=[member.violations.metric_violation_percentage().with_(label=member.id) for member in members],
-                left_y_axis=cloudwatch.YAxisProps(min=0, max=100),
-                width=WIDTH // 2,
-            ),
-            cloudwatch.GraphWidget(
-                title="Failed monitoring executions per endpoint",
-                left=[
-                    member.violations.metric_execution_failed().with_(label=member.id, statistic="Sum")
-                    for member in members
-                ],
-                stacked=True,
-                width=WIDTH // 2,
-            ),
-        )
+        widgets = -(-len(alarms) // ALARMS_PER_WIDGET)  # alarm widgets so far
+        for start in range(0, len(members), METRICS_PER_GRAPH):
+            group = members[start : start + METRICS_PER_GRAPH]
+            suffix = f" ({start // METRICS_PER_GRAPH + 1})" if start else ""
+            self.dashboard.add_widgets(
+                cloudwatch.GraphWidget(
+                    title="Violated features (%) per endpoint" + suffix,
+                    left=[member.violations.metric_violation_percentage().with_(label=member.id) for member in group],
+                    left_y_axis=cloudwatch.YAxisProps(min=0, max=100),
+                    width=WIDTH // 2,
+                ),
+                cloudwatch.GraphWidget(
+                    title="Failed monitoring executions per endpoint" + suffix,
+                    left=[
+                        member.violations.metric_execution_failed().with_(label=member.id, statistic="Sum")
+                        for member in group
+                    ],
+                    stacked=True,
+                    width=WIDTH // 2,
+                ),
+            )
+            widgets += 2
         for member in members:
-            self.dashboard.add_widgets(*_endpoint_row(member))
+            row = _endpoint_row(member)
+            self.dashboard.add_widgets(*row)
+            widgets += len(row)
+        if widgets > WIDGETS_PER_DASHBOARD:
+            raise ValueError(
+                f"members: {len(members)} endpoints need {widgets} widgets; a CloudWatch dashboard holds at most "
+                f"{WIDGETS_PER_DASHBOARD}"
+            )
 
 
 def _endpoint_row(member: FleetMember) -> list[cloudwatch.IWidget]:

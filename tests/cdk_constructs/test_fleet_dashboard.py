@@ -1,0 +1,49 @@
+"""The fleet dashboard within CloudWatch's limits: alarm widgets of at most 100 alarms, at most 500 widgets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk import App, Stack
+from aws_cdk.assertions import Template
+
+from cdk_constructs.drift_metrics import DataQualityMetrics, ViolationMetrics
+from cdk_constructs.fleet_dashboard import FleetDashboard, FleetMember
+
+
+def members(count: int, alarms_each: int = 3) -> list[FleetMember]:
+    return [
+        FleetMember(
+            id=f"ep{index}",
+            endpoint_name=f"endpoint-{index}",
+            data_quality=DataQualityMetrics(endpoint_name=f"endpoint-{index}", schedule_name=f"schedule-{index}"),
+            violations=ViolationMetrics(endpoint_name=f"endpoint-{index}", schedule_name=f"schedule-{index}"),
+            monitored_features=["f1", "f2"],
+            drift_threshold=0.1,
+            violation_threshold_percent=25,
+            alarm_names=[f"prefix-ep{index}-Alarm{alarm}" for alarm in range(alarms_each)],
+        )
+        for index in range(count)
+    ]
+
+
+def widgets(count: int) -> list[dict[str, object]]:
+    stack = Stack(App(), "Shared")
+    FleetDashboard(stack, "Dashboard", members=members(count))
+    (dashboard,) = Template.from_stack(stack).find_resources("AWS::CloudWatch::Dashboard").values()
+    parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]
+    body = json.loads("".join(part if isinstance(part, str) else "x" for part in parts))
+    return list(body["widgets"])
+
+
+def test_alarms_are_split_into_widgets_of_at_most_100() -> None:
+    found = widgets(40)  # 120 alarms
+    alarm_widgets = [widget for widget in found if widget["type"] == "alarm"]
+    assert [len(widget["properties"]["alarms"]) for widget in alarm_widgets] == [100, 20]  # type: ignore[index]
+    assert len(found) == 2 + 2 + 40 * 3  # alarm widgets, the two summary graphs, a row of three per endpoint
+
+
+def test_more_widgets_than_a_dashboard_holds_is_refused() -> None:
+    with pytest.raises(ValueError, match="170 endpoints need 520 widgets; a CloudWatch dashboard holds at most 500"):
+        widgets(170)  # 6 alarm widgets (510 alarms), 2 x 2 summary graphs (100 metrics each), 510 row widgets
