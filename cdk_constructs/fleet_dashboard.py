@@ -18,6 +18,8 @@ WIDTH = 24  # the dashboard grid is 24 columns wide
 ALARMS_PER_WIDGET = 100
 METRICS_PER_GRAPH = 100
 WIDGETS_PER_DASHBOARD = 500
+#: Widgets in each endpoint's row (``_endpoint_row``).
+ROW_WIDGETS = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +52,17 @@ class FleetDashboard(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, members: Sequence[FleetMember]) -> None:
         super().__init__(scope, construct_id)
+        alarm_count = sum(len(member.alarm_names) for member in members)
+        widgets = (
+            -(-alarm_count // ALARMS_PER_WIDGET)  # alarm status widgets
+            + 2 * -(-len(members) // METRICS_PER_GRAPH)  # the two summary graphs, per 100 endpoints
+            + ROW_WIDGETS * len(members)
+        )
+        if widgets > WIDGETS_PER_DASHBOARD:  # checked first: nothing is built for a dashboard CloudWatch refuses
+            raise ValueError(
+                f"members: {len(members)} endpoints need {widgets} widgets; a CloudWatch dashboard holds at most "
+                f"{WIDGETS_PER_DASHBOARD}"
+            )
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.days(1))
         alarms = [
             cloudwatch.Alarm.from_alarm_arn(
@@ -75,7 +88,6 @@ class FleetDashboard(Construct):
                     sort_by=cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
                 )
             )
-        widgets = -(-len(alarms) // ALARMS_PER_WIDGET)  # alarm widgets so far
         for start in range(0, len(members), METRICS_PER_GRAPH):
             group = members[start : start + METRICS_PER_GRAPH]
             suffix = f" ({start // METRICS_PER_GRAPH + 1})" if start else ""
@@ -96,16 +108,8 @@ class FleetDashboard(Construct):
                     width=WIDTH // 2,
                 ),
             )
-            widgets += 2
         for member in members:
-            row = _endpoint_row(member)
-            self.dashboard.add_widgets(*row)
-            widgets += len(row)
-        if widgets > WIDGETS_PER_DASHBOARD:
-            raise ValueError(
-                f"members: {len(members)} endpoints need {widgets} widgets; a CloudWatch dashboard holds at most "
-                f"{WIDGETS_PER_DASHBOARD}"
-            )
+            self.dashboard.add_widgets(*_endpoint_row(member))
 
 
 def _endpoint_row(member: FleetMember) -> list[cloudwatch.IWidget]:

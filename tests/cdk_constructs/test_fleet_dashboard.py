@@ -9,7 +9,7 @@ from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
 
 from cdk_constructs.drift_metrics import DataQualityMetrics, ViolationMetrics
-from cdk_constructs.fleet_dashboard import FleetDashboard, FleetMember
+from cdk_constructs.fleet_dashboard import ROW_WIDGETS, FleetDashboard, FleetMember, _endpoint_row
 
 
 def members(count: int, alarms_each: int = 3) -> list[FleetMember]:
@@ -38,10 +38,11 @@ def widgets(count: int) -> list[dict[str, object]]:
 
 
 def test_alarms_are_split_into_widgets_of_at_most_100() -> None:
-    found = widgets(40)  # 120 alarms
+    assert len(_endpoint_row(members(1)[0])) == ROW_WIDGETS
+    found = widgets(34)  # 102 alarms
     alarm_widgets = [widget for widget in found if widget["type"] == "alarm"]
-    assert [len(widget["properties"]["alarms"]) for widget in alarm_widgets] == [100, 20]  # type: ignore[index]
-    assert len(found) == 2 + 2 + 40 * 3  # alarm widgets, the two summary graphs, a row of three per endpoint
+    assert [len(widget["properties"]["alarms"]) for widget in alarm_widgets] == [100, 2]  # type: ignore[index]
+    assert len(found) == 2 + 2 + 34 * 3  # alarm widgets, the two summary graphs, a row of three per endpoint
 
 
 def test_more_widgets_than_a_dashboard_holds_is_refused() -> None:
