@@ -176,3 +176,42 @@ def test_a_command_about_one_endpoint_reads_that_endpoints_stacks(
         f"error: stack {PREFIX}-demo-2-monitoring does not exist: deploy it first with npx cdk deploy --all "
         "-c stage=fleet\n"
     )
+
+
+def test_status_of_one_model_monitor_endpoint(aws: None, cdk_json: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """demo on Model Monitor: its schedule and executions, its alarms of the shared topic, not demo-2's."""
+    topic = aws_client("sns").create_topic(Name="alerts")["TopicArn"]
+    schedule = "modelmonitorfleetdemomonitoring-dataquality-1"
+    _stack(f"{PREFIX}-shared", {"AlertsTopicArn": topic})
+    _stack(
+        f"{PREFIX}-demo-monitoring",
+        {
+            "MonitoringEngine": "model-monitor",
+            "MonitoringScheduleName": schedule,
+            "ViolationAlarmName": f"{PREFIX}-demo-ViolationPercentage",
+        },
+    )
+    cloudwatch = aws_client("cloudwatch")
+    _alarm(cloudwatch, f"{PREFIX}-demo-ViolationPercentage", [topic], "OK")
+    _alarm(cloudwatch, f"{PREFIX}-demo-Drift0", [topic], "OK")
+    _alarm(cloudwatch, f"{PREFIX}-demo-2-Drift0", [topic], "ALARM")  # demo-2's: not demo's
+    sagemaker = aws_client("sagemaker")
+    described = sm.schedule(schedule, last=sm.execution(schedule, "Completed", job="job-1"))
+    with Stubber(sagemaker) as stubber:
+        stubber.add_response("describe_monitoring_schedule", described, {"MonitoringScheduleName": schedule})
+        endpoint_name = described.get("EndpointName")
+        stubber.add_response(
+            "list_monitoring_executions",
+            sm.executions(sm.execution(schedule, "Completed", job="job-1")),
+            sm.list_request(endpoint_name=endpoint_name, schedule_name=None if endpoint_name else schedule, limit=10),
+        )
+        code = main(
+            ["status", "--stage", "fleet", "--endpoint", "demo"],
+            client_factory=client_factory({"sagemaker": sagemaker}),
+            cdk_json=cdk_json,
+        )
+        stubber.assert_no_pending_responses()
+    out = capsys.readouterr().out
+    assert code == 0  # demo-2's alarm in ALARM does not count for demo
+    assert f"{PREFIX}-demo-Drift0" in out and f"{PREFIX}-demo-ViolationPercentage" in out
+    assert f"{PREFIX}-demo-2-Drift0" not in out
