@@ -281,17 +281,23 @@ class BuiltinDriftAnalysis(Construct):
     def metrics_run_health(self) -> list[cloudwatch.Metric]:
         """What each run reports about its input: records analyzed and malformed capture lines (sums over the
         period), and ``NoCapturedData`` (1 for a run whose hours held no captured record: not a failure)."""
-        return [
-            self.violations.metric(run_metrics.ANALYZED_RECORDS, statistic="Sum"),
-            self.violations.metric(run_metrics.MALFORMED_CAPTURE_RECORDS, statistic="Sum"),
-            self.violations.metric(run_metrics.NO_CAPTURED_DATA),
-        ]
+        return run_health_metrics(self.violations)
 
     def metric_failed_runs(self) -> cloudwatch.Metric:
         """Runs that failed after every retry (or that Scheduler could not deliver): messages in the queue."""
         return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
             period=Duration.minutes(5), statistic="Maximum"
         )
+
+
+def run_health_metrics(violations: ViolationMetrics) -> list[cloudwatch.Metric]:
+    """``BuiltinDriftAnalysis.metrics_run_health`` from the metrics' names and dimensions alone (for a dashboard in
+    another stack)."""
+    return [
+        violations.metric(run_metrics.ANALYZED_RECORDS, statistic="Sum"),
+        violations.metric(run_metrics.MALFORMED_CAPTURE_RECORDS, statistic="Sum"),
+        violations.metric(run_metrics.NO_CAPTURED_DATA),
+    ]
 
 
 @jsii.implements(lambda_.IDestination)

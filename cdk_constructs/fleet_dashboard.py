@@ -18,8 +18,12 @@ WIDTH = 24  # the dashboard grid is 24 columns wide
 ALARMS_PER_WIDGET = 100
 METRICS_PER_GRAPH = 100
 WIDGETS_PER_DASHBOARD = 500
-#: Widgets in each endpoint's row (``_endpoint_row``).
+#: Widgets in each endpoint's row (``_endpoint_row``), without the builtin engine's run-input graph.
 ROW_WIDGETS = 3
+
+
+def row_widgets(member: FleetMember) -> int:
+    return ROW_WIDGETS + (1 if member.run_health else 0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,6 +31,7 @@ class FleetMember:
     """What the dashboard shows of one endpoint, all of it literal names (no reference to another stack).
 
     :param alarm_names: the endpoint's alarms, by name (``MonitoringAlarms`` with ``alarm_name_prefix``).
+    :param run_health: what each run of the builtin engine reported about its input. Default: none.
     """
 
     id: str
@@ -37,12 +42,14 @@ class FleetMember:
     drift_threshold: float
     violation_threshold_percent: float
     alarm_names: Sequence[str]
+    #: The builtin engine's run-input metrics (``run_health_metrics``), shown in the endpoint's row. Default: none.
+    run_health: Sequence[cloudwatch.IMetric] = ()
 
 
 class FleetDashboard(Construct):
     """Rows, top to bottom: the alarms of every endpoint ("endpoints in alarm"); the violation percentage of each
-    endpoint and their failed executions; then per endpoint its violation percentage, drift per feature, and
-    invocations and errors.
+    endpoint and their failed executions; then per endpoint its violation percentage, drift per feature,
+    invocations and errors, and on the builtin engine what each run reported about its input.
 
     It names alarms and metrics only (alarm ARNs are built from names with ``format_arn``), so it lives in the
     shared stack and never imports from an endpoint's stacks: adding or removing an endpoint changes this one
@@ -56,7 +63,7 @@ class FleetDashboard(Construct):
         widgets = (
             -(-alarm_count // ALARMS_PER_WIDGET)  # alarm status widgets
             + 2 * -(-len(members) // METRICS_PER_GRAPH)  # the two summary graphs, per 100 endpoints
-            + ROW_WIDGETS * len(members)
+            + sum(row_widgets(member) for member in members)
         )
         if widgets > WIDGETS_PER_DASHBOARD:  # checked first: nothing is built for a dashboard CloudWatch refuses
             raise ValueError(
@@ -113,7 +120,7 @@ class FleetDashboard(Construct):
 
 
 def _endpoint_row(member: FleetMember) -> list[cloudwatch.IWidget]:
-    third = WIDTH // 3
+    width = WIDTH // row_widgets(member)
 
     def search(metric_name: str) -> str:
         return (
@@ -129,13 +136,13 @@ def _endpoint_row(member: FleetMember) -> list[cloudwatch.IWidget]:
                 cloudwatch.HorizontalAnnotation(value=member.violation_threshold_percent, label="retrain threshold")
             ],
             left_y_axis=cloudwatch.YAxisProps(min=0, max=100),
-            width=third,
+            width=width,
         ),
         cloudwatch.GraphWidget(
             title=f"{member.id}: drift from baseline per feature",
             left=[member.data_quality.metric_drift(feature) for feature in member.monitored_features],
             left_annotations=[cloudwatch.HorizontalAnnotation(value=member.drift_threshold, label="drift threshold")],
-            width=third,
+            width=width,
         ),
         cloudwatch.GraphWidget(
             title=f"{member.id}: invocations and errors ({member.endpoint_name})",
@@ -143,6 +150,17 @@ def _endpoint_row(member: FleetMember) -> list[cloudwatch.IWidget]:
                 cloudwatch.MathExpression(expression=search(name), label=name, using_metrics={})
                 for name in ("Invocations", "Invocation4XXErrors", "Invocation5XXErrors")
             ],
-            width=third,
+            width=width,
+        ),
+        *(
+            [
+                cloudwatch.GraphWidget(
+                    title=f"{member.id}: analysis runs (records, malformed, no data)",
+                    left=list(member.run_health),
+                    width=width,
+                )
+            ]
+            if member.run_health
+            else []
         ),
     ]

@@ -9,6 +9,7 @@ from typing import Any
 from aws_cdk import App, Environment, Tags, Token, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from cdk_constructs.builtin_drift_analysis import run_health_metrics
 from cdk_constructs.fleet_dashboard import FleetMember
 from cdk_constructs.monitoring_alarms import MonitoringAlarms
 from settings import Settings, endpoint_settings
@@ -177,11 +178,13 @@ def _baseline(baseline: BaselineStack) -> dict[str, Any]:
 
 def _member(endpoint_id: str, endpoint_name: str, settings: Settings, monitoring: MonitoringStack) -> FleetMember:
     """The dashboard's view of one endpoint, from literal names only (the shared stack may not import from it)."""
+    violations = dataclasses.replace(monitoring.violation_metrics, endpoint_name=endpoint_name)
     member = FleetMember(
         id=endpoint_id,
         endpoint_name=endpoint_name,
         data_quality=dataclasses.replace(monitoring.data_quality, endpoint_name=endpoint_name),
-        violations=dataclasses.replace(monitoring.violation_metrics, endpoint_name=endpoint_name),
+        violations=violations,
+        run_health=run_health_metrics(violations) if monitoring.engine == "builtin" else (),
         monitored_features=settings.monitored_features,
         drift_threshold=settings.drift_threshold,
         violation_threshold_percent=settings.violation_threshold_percent,

@@ -149,6 +149,8 @@ def test_the_dashboard_shows_every_endpoint_by_name_without_imports(fleet: Synth
         assert f":alarm:{PREFIX}-{endpoint_id}-ViolationPercentage" in body
         assert f"{endpoint_id}: violated features (%)" in body
         assert f'EndpointName=\\\\\\"{endpoint_name}\\\\\\"' in body
+    # The builtin engine's run-input graph for fraud only (the others run Model Monitor).
+    assert "fraud: analysis runs" in body and "churn: analysis runs" not in body and "demo: analysis runs" not in body
     # Each alarm the monitoring stacks create is in the summary, and the summary names no other.
     created = {
         alarm["Properties"]["AlarmName"]
