@@ -8,6 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from cdk_constructs.key_policy import add_to_key_policy_once
 from cdk_constructs.nag import acknowledge
 
 EVENTS_KEY_SID = "EventBridgeSendsToDeadLetterQueuesOfThisAccount"
@@ -54,19 +55,17 @@ def allow_eventbridge_dead_letters(key: kms.IKey) -> None:
     rules themselves: a rule names its queue, the queue its key, so a key naming its rules would be a cycle. Added
     once per key; a key imported by ARN is left to its owner.
     """
-    if not isinstance(key, kms.Key) or key.node.try_find_child(EVENTS_KEY_SID) is not None:
-        return
-    stack = Stack.of(key)
-    rules = stack.format_arn(
-        service="events", resource="rule", resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
-    )
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
+
+    def statement(stack: Stack) -> iam.PolicyStatement:
+        rules = stack.format_arn(
+            service="events", resource="rule", resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
+        )
+        return iam.PolicyStatement(
             sid=EVENTS_KEY_SID,
             actions=["kms:GenerateDataKey", "kms:Decrypt"],
             principals=[iam.ServicePrincipal("events.amazonaws.com")],
             resources=["*"],  # in a key policy, "*" is this key
             conditions={"StringEquals": {"aws:SourceAccount": stack.account}, "ArnLike": {"aws:SourceArn": rules}},
         )
-    )
-    Construct(key, EVENTS_KEY_SID)  # marks the key as done
+
+    add_to_key_policy_once(key, EVENTS_KEY_SID, statement)

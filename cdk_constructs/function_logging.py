@@ -14,6 +14,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from cdk_constructs.key_policy import add_to_key_policy_once
+
 
 class FunctionLogging(Construct):
     """A log group and a role for one Lambda function: pass ``log_group`` and ``role`` to the function.
@@ -92,19 +94,17 @@ def allow_log_encryption(key: kms.IKey) -> None:
     must allow this). CloudWatch Logs checks the policy when a group is created, so a missing statement fails the
     deploy, never the logging.
     """
-    if not isinstance(key, kms.Key) or key.node.try_find_child(LOGS_KEY_SID) is not None:
-        return
-    stack = Stack.of(key)
-    log_groups = stack.format_arn(
-        service="logs", resource="log-group", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
-    )
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
+
+    def statement(stack: Stack) -> iam.PolicyStatement:
+        log_groups = stack.format_arn(
+            service="logs", resource="log-group", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        return iam.PolicyStatement(
             sid=LOGS_KEY_SID,
             actions=list(LOGS_KEY_ACTIONS),
             principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
             resources=["*"],  # in a key policy, "*" is this key
             conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
         )
-    )
-    Construct(key, LOGS_KEY_SID)  # marks the key as done
+
+    add_to_key_policy_once(key, LOGS_KEY_SID, statement)
