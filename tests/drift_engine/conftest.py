@@ -1,9 +1,14 @@
 """Paths of the shared Model Monitor fixtures and a writer of SageMaker data-capture files."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
 
 FIXTURES_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "model-monitor"
 if not (FIXTURES_DIR / "SOURCES.md").is_file():  # fail the collection loudly, never skip silently
@@ -17,6 +22,20 @@ SDK_MONITOR = FIXTURES_DIR / "aws__sagemaker-python-sdk/tests/data/monitor"
 SCOTTREIDUX = FIXTURES_DIR / "ScottReidux__aai-540/assets"
 NOTEBOOK_OUTPUTS = FIXTURES_DIR / "aws__amazon-sagemaker-examples/_extracted_from_notebook_outputs"
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+#: The bucket the ``s3`` fixture creates.
+BUCKET = "engine-bucket"
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """An S3 client on moto's in-memory S3 (no credentials, no network) with ``BUCKET`` created."""
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
 
 
 def capture_line(inputs: str, outputs: str, when: datetime, *, content_type: str = "text/csv") -> str:

@@ -3,36 +3,22 @@ S3 errors as one line."""
 
 import io
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import numpy as np
-import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from demo.generate_demo import draw_feature_rows, format_csv_row
 from drift_engine.cli import main
 
-from .conftest import REPO_ROOT, write_capture_files
+from .conftest import BUCKET, REPO_ROOT, write_capture_files
 
-BUCKET = "engine-bucket"
 BASELINE_CSV = REPO_ROOT / "demo" / "data" / "baseline.csv"
 HOUR = datetime(2024, 6, 11, 10, tzinfo=UTC)
 WINDOW = ["--start", "2024-06-11T10:00:00Z", "--end", "2024-06-11T11:00:00Z"]
-
-
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 def _run(argv: list[str], s3: Any) -> tuple[int, str, str]:

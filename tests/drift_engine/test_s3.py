@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from drift_engine import CaptureOptions, profile_capture_file
 from drift_engine.s3 import (
@@ -23,19 +20,7 @@ from drift_engine.s3 import (
     read_baseline,
 )
 
-from .conftest import SDK_DATA_QUALITY, capture_line
-
-BUCKET = "engine-bucket"
-
-
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
+from .conftest import BUCKET, SDK_DATA_QUALITY, capture_line
 
 
 def test_locations() -> None:
