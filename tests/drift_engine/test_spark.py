@@ -51,6 +51,9 @@ def spark() -> Iterator[Any]:
             "spark.sql.files.maxPartitionBytes": "131072",
             "spark.sql.files.openCostInBytes": "0",
             "spark.default.parallelism": "2",
+            # A short-lived test JVM: the client compiler only and the serial collector start and warm up in a
+            # fraction of the CPU the server defaults take (their gains come after minutes, never in a test).
+            "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto",
         },
     )
     session.sparkContext.setLogLevel("ERROR")
