@@ -37,10 +37,19 @@ class ExactSum:
     negative_infinity: bool = False
 
     @classmethod
-    def of(cls, values: npt.NDArray[np.float64]) -> ExactSum:
-        """The exact sum of ``values`` (NaN must already be removed: it has no sum)."""
+    def of(cls, values: npt.NDArray[np.float64], counts: npt.NDArray[np.int64] | None = None) -> ExactSum:
+        """The exact sum of ``values`` (NaN must already be removed: it has no sum).
+
+        With ``counts`` (positive integers, one per value), each value is added that many times: the exact sum of
+        a column given as its distinct values and their counts, without the repeated values.
+        """
+        if counts is not None and int(counts.sum()) >= _CHUNK:
+            return cls.of(np.repeat(values, counts))  # more than one bincount pass holds exactly: rare, keep it simple
         finite_mask = np.isfinite(values)
-        finite = values if bool(finite_mask.all()) else values[finite_mask]
+        all_finite = bool(finite_mask.all())
+        finite = values if all_finite else values[finite_mask]
+        if counts is not None and not all_finite:
+            counts = counts[finite_mask]
         positive_infinity = bool(np.any(values == np.inf))
         negative_infinity = bool(np.any(values == -np.inf))
         if finite.size == 0:
@@ -53,10 +62,15 @@ class ExactSum:
         numerator = 0
         for start in range(0, finite.size, _CHUNK):
             # Per exponent, the sums of the high and low 26-bit halves: bincount adds in float64, exact because
-            # every partial sum is an integer below 2**53 (fewer than 2**26 halves of at most 27 bits each).
+            # every partial sum is an integer below 2**53 (fewer than 2**26 halves of at most 27 bits each; with
+            # counts, a half times its count is that many halves, and the counts add up to less than 2**24).
             chunk = slice(start, start + _CHUNK)
-            high = np.bincount(offsets[chunk], weights=mantissas[chunk] >> _HALF_BITS)
-            low = np.bincount(offsets[chunk], weights=mantissas[chunk] & _HALF_MASK)
+            high_halves = mantissas[chunk] >> _HALF_BITS
+            low_halves = mantissas[chunk] & _HALF_MASK
+            if counts is not None:
+                high_halves, low_halves = high_halves * counts[chunk], low_halves * counts[chunk]
+            high = np.bincount(offsets[chunk], weights=high_halves)
+            low = np.bincount(offsets[chunk], weights=low_halves)
             for offset in np.flatnonzero((high != 0) | (low != 0)).tolist():
                 numerator += ((int(high[offset]) << _HALF_BITS) + int(low[offset])) << offset
         return cls(numerator, base, positive_infinity, negative_infinity)
