@@ -52,11 +52,17 @@ __all__ = [
     "file_in_window",
     "iter_capture_batches",
     "iter_capture_file",
+    "iter_capture_files",
     "parse_time",
 ]
 
 _ROWS_PER_BATCH = 65536
 _CAPTURE_BLOCK_SIZE = 8 << 20
+#: pyarrow's readers parse a capture file on the calling thread, not on its thread pool: a capture file is one
+#: block (a few MB), which the pool cannot split, and the engine reads several files at once in its own threads;
+#: the pool's hand-offs cost about a quarter of the JSON reader's CPU time for nothing (measured on 1,000,000
+#: records, ``scripts/benchmark_engine.py``).
+_USE_THREADS = False
 _PAYLOAD = pa.struct([("observedContentType", pa.string()), ("data", pa.string()), ("encoding", pa.string())])
 #: What the compiled reader extracts from a capture line: only what the rows are made of. Other fields (``mode``,
 #: ``eventId``, ``eventVersion``) are skipped, which makes the reader about a third faster.
@@ -167,7 +173,40 @@ def iter_capture_file(
     does not know) takes the per-record path with the same rules. A file pyarrow cannot read as JSON Lines (a
     malformed line) continues per line from where the compiled reader stopped, so its bad lines are counted.
     """
+    return iter_capture_files([path], options, result)
+
+
+def iter_capture_files(
+    paths: Iterable[Source], options: CaptureOptions, result: CaptureReadResult | None = None
+) -> Iterator[pa.RecordBatch]:
+    """The rows of several capture files, each read as :func:`iter_capture_file` reads one.
+
+    What the compiled reader read from consecutive files is split into rows together, up to 65,536 records at a
+    time: a capture file holds a few thousand records, and splitting each file alone would pay the fixed cost
+    of the two dozen column operations (and of one CSV parse per field count) once per file.
+    """
     counts = result if result is not None else CaptureReadResult()
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+    for path in paths:
+        for columnar, batch in _file_batches(path, options, counts):
+            if not columnar:
+                yield batch
+                continue
+            pending.append(batch)
+            pending_rows += batch.num_rows
+        if pending_rows >= _ROWS_PER_BATCH:
+            yield from _columnar_batches(pa.concat_batches(pending), options, counts)
+            pending, pending_rows = [], 0
+    if pending:
+        yield from _columnar_batches(pa.concat_batches(pending), options, counts)
+
+
+def _file_batches(
+    path: Source, options: CaptureOptions, counts: CaptureReadResult
+) -> Iterator[tuple[bool, pa.RecordBatch]]:
+    """A file's batches as pyarrow's JSON reader gives them (``True``: still to be split into rows); after a line
+    it cannot read, the rest of the file read line by line, as rows (``False``)."""
     consumed = 0
     failed = False
     with open_source(path) as stream:
@@ -175,7 +214,7 @@ def iter_capture_file(
             batches = iter(
                 pa_json.open_json(
                     stream,
-                    read_options=pa_json.ReadOptions(block_size=_CAPTURE_BLOCK_SIZE),
+                    read_options=pa_json.ReadOptions(block_size=_CAPTURE_BLOCK_SIZE, use_threads=_USE_THREADS),
                     parse_options=pa_json.ParseOptions(
                         explicit_schema=_CAPTURE_SCHEMA, unexpected_field_behavior="ignore"
                     ),
@@ -192,13 +231,14 @@ def iter_capture_file(
                 failed = True
                 break
             consumed += batch.num_rows
-            yield from _columnar_batches(batch, options, counts)
+            yield True, batch
     if not failed:
         return
     # The compiled reader stopped at a line it cannot read: go on line by line after what it did read.
     with open_source(path) as stream:
         lines = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8", errors="replace")
-        yield from iter_capture_batches(_after(lines, consumed), options, counts)
+        for rows in iter_capture_batches(_after(lines, consumed), options, counts):
+            yield False, rows
 
 
 def _after(lines: Iterable[str], skip: int) -> Iterator[str]:
@@ -228,6 +268,23 @@ def _accepted_rows(record: object, options: CaptureOptions, counts: CaptureReadR
 
 
 def _columnar_batches(
+    batch: pa.RecordBatch, options: CaptureOptions, counts: CaptureReadResult
+) -> Iterator[pa.RecordBatch]:
+    """The rows of records read by the JSON reader, as one batch.
+
+    The records taken per record and those of each field count are parsed apart; they are joined again (a
+    column some of them lack is null there) so that they are profiled together, as the per-record path would
+    profile them: a column that holds text in a few records only is then seen as text on all of its values.
+    """
+    pieces = list(_columnar_pieces(batch, options, counts))
+    if len(pieces) <= 1:
+        yield from pieces
+        return
+    tables = [pa.Table.from_batches([piece]) for piece in pieces]
+    yield from pa.concat_tables(tables, promote_options="default").combine_chunks().to_batches()
+
+
+def _columnar_pieces(
     batch: pa.RecordBatch, options: CaptureOptions, counts: CaptureReadResult
 ) -> Iterator[pa.RecordBatch]:
     capture = batch.column("captureData")
@@ -296,7 +353,7 @@ def _csv_line(payload: pa.Array) -> pa.Array:
 def _parse_csv_lines(lines: pa.Array, names: list[str]) -> Iterator[pa.RecordBatch]:
     table = pa_csv.read_csv(
         pa.BufferReader(lines_buffer(lines)),
-        read_options=pa_csv.ReadOptions(column_names=names, block_size=_CAPTURE_BLOCK_SIZE),
+        read_options=pa_csv.ReadOptions(column_names=names, block_size=_CAPTURE_BLOCK_SIZE, use_threads=_USE_THREADS),
         convert_options=pa_csv.ConvertOptions(
             column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True, null_values=[""]
         ),

@@ -12,12 +12,12 @@ What it does (issue 10, "Measure"):
    tree (sampled every 50 ms from ``/proc``; worker processes and Spark's JVM included) and the largest single
    process (``wait4``'s ``ru_maxrss``):
 
-   * ``engine``: ``python -m drift_engine analyze`` over the folder (one worker process per core), under
+   * ``engine``: ``python -m drift_engine analyze`` over the folder (one worker thread per core), under
      ``--engine-python``: best a virtual environment with only ``drift_engine/requirements.txt``, as the engine's
-     image has (with pandas installed, pyarrow imports it in every worker process, about a second each);
+     image has (with pandas installed, importing pyarrow imports it too, about a second);
    * ``read-floor``: the same files read and split into columns by the engine's column-wise reader
      (``drift_engine.capture.iter_capture_file``: pyarrow's JSON reader, payloads parsed by pyarrow's CSV
-     reader), in as many processes, with no statistics at all: what reading alone costs;
+     reader), in as many threads, with no statistics at all: what reading alone costs;
    * ``evidently``: Evidently's ``DataDriftPreset`` on the same records loaded the way its users load capture
      files (``json.loads`` per line, the CSV payloads split into a pandas DataFrame), against the baseline CSV
      read with ``pandas.read_csv``. Evidently is benchmark-only: it runs in its own virtual environment
@@ -296,14 +296,13 @@ def _tree_rss(root: int) -> int:
 
 def _child_read_floor(capture: Path, workers: int) -> int:
     """Every capture file read and split into columns (the engine's reader), nothing computed."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
     from drift_engine.readers import list_files
 
     paths = list_files(capture)
-    # spawn, as the engine's own pool: pyarrow's thread pools do not survive a fork safely.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    # Worker threads, as the engine's own pool: pyarrow releases the GIL while it parses.
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         rows = sum(pool.map(_read_columns, paths))
     print(f"read-floor: {rows} rows", file=sys.stderr)
     return 0

@@ -20,7 +20,14 @@ from drift_engine import (
     statistics_document,
 )
 from drift_engine import capture as capture_module
-from drift_engine.capture import CaptureReadResult, file_in_window, iter_capture_batches, iter_capture_file
+from drift_engine.capture import (
+    CaptureReadResult,
+    file_in_window,
+    iter_capture_batches,
+    iter_capture_file,
+    iter_capture_files,
+)
+from drift_engine.profile import DatasetProfile
 
 from .conftest import NOTEBOOK_OUTPUTS, SDK_MONITOR, capture_line
 
@@ -146,11 +153,11 @@ def test_capture_files_are_selected_by_their_hour_folder(folder: str, kept: bool
     assert file_in_window(Path(f"/capture/endpoint/AllTraffic/{folder}/file.jsonl"), options) is kept
 
 
-def _varied_capture_file(path: Path, *, broken: bool) -> None:
+def _varied_capture_file(path: Path, *, broken: bool, records: int = 1800) -> None:
     """Every shape a capture line takes, mixed: what the column-wise reader handles and what it hands back."""
     rng = np.random.default_rng(9)
     lines = []
-    for index in range(1800):  # under 2048 values per column: both sketches exact, so comparable item by item
+    for index in range(records):  # under 2048 values per column: both sketches exact, so comparable item by item
         when = datetime(2024, 1, 1, 9 + index % 3, index % 60, tzinfo=UTC)
         values = ",".join(f"{v:.2f}" if rng.random() > 0.05 else "" for v in rng.normal(10, 3, 3))
         kind = index % 10
@@ -174,7 +181,7 @@ def _varied_capture_file(path: Path, *, broken: bool) -> None:
         else:
             lines.append(capture_line(values, f"{rng.random():.3f}\n", when))
     if broken:
-        lines.insert(900, "{not json")
+        lines.insert(len(lines) // 2, "{not json")
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -199,6 +206,30 @@ def test_the_column_wise_reader_agrees_with_the_per_record_reader(
     assert counts == (slow_result.records, slow_result.malformed, slow_result.outside_window)
     assert fast_result.malformed >= 18 and (fast_result.outside_window > 1000) is windowed
     assert fast.item_count == slow.item_count > 500
+    _assert_same_statistics(fast, slow)
+
+
+def test_files_read_together_agree_with_the_per_record_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Consecutive files are split into rows together (here the first two, then the third): same rows, same
+    counts, a broken line in the middle file counted there, as when every line is read on its own."""
+    monkeypatch.setattr(capture_module, "_ROWS_PER_BATCH", 1000)
+    paths = [tmp_path / f"capture-{index}.jsonl" for index in range(3)]
+    for index, path in enumerate(paths):
+        _varied_capture_file(path, broken=index == 1, records=600)  # 1,800 values per column in all: exact sketches
+    options = CaptureOptions(baseline_columns=["y", "a", "b", "c"])
+    together, one_by_one = CaptureReadResult(), CaptureReadResult()
+    batches = list(iter_capture_files(paths, options, together))
+    assert [batch.num_rows for batch in batches if batch.num_rows > 600]  # two files' rows in one batch
+    fast = merge_profiles(profile_batch(batch) for batch in batches)
+    lines = [line for path in paths for line in path.read_text().splitlines()]
+    slow = merge_profiles(profile_batch(batch) for batch in iter_capture_batches(lines, options, one_by_one))
+    assert (together.records, together.malformed) == (one_by_one.records, one_by_one.malformed)
+    assert together.malformed == 3 * 6 + 1
+    assert fast.item_count == slow.item_count > 1500
+    _assert_same_statistics(fast, slow)
+
+
+def _assert_same_statistics(fast: DatasetProfile, slow: DatasetProfile) -> None:
     fast_features = {f["name"]: f for f in statistics_document(fast)["features"]}
     slow_features = {f["name"]: f for f in statistics_document(slow)["features"]}
     assert set(fast_features) == set(slow_features) == {"y", "a", "b", "c", "_c4"}
