@@ -22,11 +22,14 @@ from constructs import Construct
 
 TABLE_PATH = Path(__file__).with_name("sagemaker_image_uris.json")
 
-#: The images we use: table key -> (framework, version) as the SDK names them.
-#: The XGBoost version is the container the demo model was trained for (see demo/generate_demo.py).
-IMAGE_SPECS: dict[str, tuple[str, str | None]] = {
-    "model-monitor": ("model-monitor", None),
-    "xgboost": ("xgboost", "3.2-0"),
+#: The images we use: table key -> (framework, version, Python version) as the SDK names them.
+#: The XGBoost version is the container the demo model was trained for (see demo/generate_demo.py). Spark 3.5 is
+#: the newest Spark the SDK lists for processing (``image_uri_config/spark.json``), and its ``py312`` variant the
+#: one whose Python the drift engine supports (3.11 or later): the base of the builtin engine's Spark image.
+IMAGE_SPECS: dict[str, tuple[str, str | None, str | None]] = {
+    "model-monitor": ("model-monitor", None, None),
+    "spark-processing": ("spark", "3.5", "py312"),
+    "xgboost": ("xgboost", "3.2-0", None),
 }
 
 
@@ -72,13 +75,13 @@ def generate_table() -> dict[str, Any]:
     from sagemaker.core import image_uris  # 1.8 s import, kept off the synth path
 
     images: dict[str, dict[str, str]] = {}
-    for key, (framework, framework_version) in IMAGE_SPECS.items():
+    for key, (framework, framework_version, py_version) in IMAGE_SPECS.items():
         config = image_uris.config_for_framework(framework)
-        scoped = config.get("inference", config)
+        scoped = config.get("inference") or config.get("processing") or config
         versions = scoped["versions"]
         registries = versions[framework_version or next(iter(versions))]["registries"]
         images[key] = {
-            region: image_uris.retrieve(framework, region=region, version=framework_version)
+            region: image_uris.retrieve(framework, region=region, version=framework_version, py_version=py_version)
             for region in sorted(registries)
         }
     return {"generated_by": f"sagemaker-core {version('sagemaker-core')}", "images": images}

@@ -31,7 +31,7 @@ from typing import Any, NoReturn, TextIO
 from .capture import CaptureOptions, file_in_window, parse_time
 from .constraints import ConstraintsFileError, MonitoringConfig, parse_constraints
 from .engine import EngineInputError, build_baseline, run_analysis, write_json
-from .metrics import DATA_METRICS_NAMESPACE, CloudWatchPublisher, metric_data
+from .metrics import ANALYSIS_SUMMARY_FILE, DATA_METRICS_NAMESPACE, CloudWatchPublisher, analysis_summary, metric_data
 from .readers import DatasetFormatError, list_files
 from .statistics import StatisticsFileError, parse_statistics
 
@@ -143,6 +143,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument(
         "--publish-metrics", action="store_true", help="publish the per-feature metrics to CloudWatch (needs boto3)"
+    )
+    analyze.add_argument(
+        "--summary",
+        action="store_true",
+        help=f"also write {ANALYSIS_SUMMARY_FILE}: the record counts and the per-feature metrics, for whoever "
+        "publishes them later (the stacks' Processing-job runs)",
     )
     analyze.add_argument("--endpoint-name", help="the Endpoint dimension of the metrics")
     analyze.add_argument("--monitoring-schedule-name", help="the MonitoringSchedule dimension of the metrics")
@@ -363,6 +369,17 @@ def _analyze(arguments: argparse.Namespace, locations: _Locations, out: TextIO, 
         )
     locations.write(arguments.output, "statistics.json", analysis.statistics)
     violations = locations.write(arguments.output, "constraint_violations.json", analysis.violations_document())
+    if arguments.summary:
+        locations.write(
+            arguments.output,
+            ANALYSIS_SUMMARY_FILE,
+            analysis_summary(
+                analyzed_records=int(analysis.statistics["dataset"]["item_count"]),
+                malformed_records=analysis.malformed_records,
+                records_outside_window=analysis.records_outside_window,
+                features=analysis.feature_metrics,
+            ),
+        )
     if arguments.publish_metrics:
         data = metric_data(
             analysis.feature_metrics,

@@ -24,19 +24,27 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 __all__ = [
+    "ANALYSIS_SUMMARY_FILE",
     "DATA_METRICS_NAMESPACE",
+    "AnalysisSummary",
     "CloudWatchPublisher",
     "FeatureMetrics",
     "InMemoryPublisher",
     "MetricDatum",
     "MetricPublisher",
     "StatisticSet",
+    "analysis_summary",
     "metric_data",
+    "parse_analysis_summary",
 ]
 
 DATA_METRICS_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 DIMENSION_ENDPOINT = "Endpoint"
 DIMENSION_MONITORING_SCHEDULE = "MonitoringSchedule"
+#: What ``analyze --summary`` writes next to the reports: the counts of the run and its per-feature metrics, so that
+#: a process other than the analysis (the function that finishes a Processing-job run) publishes exactly what the
+#: analysis computed, without reading the capture again.
+ANALYSIS_SUMMARY_FILE = "analysis_summary.json"
 #: PutMetricData accepts at most 1000 metrics per request (botocore ``cloudwatch`` model, PutMetricData).
 _MAX_METRICS_PER_REQUEST = 1000
 
@@ -96,6 +104,87 @@ def metric_data(
                 MetricDatum(f"feature_baseline_drift_{feature.feature}", dimensions, value=feature.baseline_drift)
             )
     return data
+
+
+@dataclass(frozen=True)
+class AnalysisSummary:
+    """What :data:`ANALYSIS_SUMMARY_FILE` holds."""
+
+    analyzed_records: int
+    malformed_records: int
+    records_outside_window: int
+    feature_metrics: tuple[FeatureMetrics, ...]
+
+
+def analysis_summary(
+    *, analyzed_records: int, malformed_records: int, records_outside_window: int, features: Sequence[FeatureMetrics]
+) -> dict[str, Any]:
+    """The summary document; non-finite numbers become ``null`` (JSON has none, and CloudWatch rejects them)."""
+    return {
+        "analyzed_records": analyzed_records,
+        "malformed_records": malformed_records,
+        "records_outside_window": records_outside_window,
+        "feature_metrics": [
+            {
+                "feature": feature.feature,
+                "data": None
+                if feature.data is None
+                else {
+                    "sample_count": _finite(feature.data.sample_count),
+                    "sum": _finite(feature.data.total),
+                    "min": _finite(feature.data.minimum),
+                    "max": _finite(feature.data.maximum),
+                },
+                "non_null": _finite(feature.non_null),
+                "baseline_drift": _finite(feature.baseline_drift),
+            }
+            for feature in features
+        ],
+    }
+
+
+def parse_analysis_summary(document: Any, *, source: str) -> AnalysisSummary:
+    """Read a summary written by :func:`analysis_summary`.
+
+    Raises:
+        ValueError: Not such a document (the message names ``source`` and what is wrong).
+    """
+    try:
+        features = []
+        for entry in document["feature_metrics"]:
+            data = entry.get("data")
+            statistics = None
+            if data is not None and None not in (data["sample_count"], data["sum"], data["min"], data["max"]):
+                statistics = StatisticSet(
+                    sample_count=float(data["sample_count"]),
+                    total=float(data["sum"]),
+                    minimum=float(data["min"]),
+                    maximum=float(data["max"]),
+                )
+            features.append(
+                FeatureMetrics(
+                    feature=str(entry["feature"]),
+                    data=statistics,
+                    non_null=_optional_float(entry.get("non_null")),
+                    baseline_drift=_optional_float(entry.get("baseline_drift")),
+                )
+            )
+        return AnalysisSummary(
+            analyzed_records=int(document["analyzed_records"]),
+            malformed_records=int(document["malformed_records"]),
+            records_outside_window=int(document.get("records_outside_window", 0)),
+            feature_metrics=tuple(features),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ValueError(f"{source}: not an analysis summary ({type(error).__name__}: {error})") from error
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 @dataclass

@@ -7,10 +7,20 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from drift_engine import analyze_profile, parse_constraints, parse_statistics, profile_batch, suggest_constraints
+from drift_engine import (
+    CaptureOptions,
+    analyze_profile,
+    metric_data,
+    parse_constraints,
+    parse_statistics,
+    profile_batch,
+    run_analysis,
+    suggest_constraints,
+)
 from drift_engine.checks import categorical_distance
 from drift_engine.cli import main
 from drift_engine.constraints import ConstraintsFileError
+from drift_engine.metrics import ANALYSIS_SUMMARY_FILE, parse_analysis_summary
 
 from .conftest import SCOTTREIDUX, SDK_DATA_QUALITY, SDK_MONITOR, capture_line
 
@@ -88,6 +98,34 @@ def test_analyze_reports_what_it_skipped(tmp_path: Path) -> None:
     assert "1/1 file(s), 6 record(s)" in err  # progress
     violations = json.loads((tmp_path / "out" / "constraint_violations.json").read_text())["violations"]
     assert {v["constraint_check_type"] for v in violations} == {"missing_column_check", "baseline_drift_check"}
+    assert not (tmp_path / "out" / ANALYSIS_SUMMARY_FILE).exists()  # only when asked
+
+
+def test_the_summary_holds_what_a_later_publisher_needs(tmp_path: Path) -> None:
+    """``--summary``: the counts and the per-feature metrics a Processing-job run's finishing function publishes."""
+    capture = tmp_path / "capture.jsonl"
+    capture.write_text((SDK_MONITOR / "captured-data.jsonl").read_text() + "\n{broken\n")
+    statistics, constraints = SDK_DATA_QUALITY / "statistics.json", SDK_DATA_QUALITY / "good_cases/constraints.json"
+    argv = ["analyze", "--capture", str(capture), "--baseline-statistics", str(statistics), "--baseline-constraints",
+            str(constraints), "--output", str(tmp_path / "out"), "--summary", "--quiet"]  # fmt: skip
+    code, _, err = _run(argv)
+    assert code == 0, err
+
+    document = json.loads((tmp_path / "out" / ANALYSIS_SUMMARY_FILE).read_text())
+    summary = parse_analysis_summary(document, source="summary")
+    assert (summary.analyzed_records, summary.malformed_records) == (6, 1)
+    expected = run_analysis(
+        [capture],
+        baseline=parse_statistics(statistics.read_bytes()),
+        constraints=parse_constraints(constraints.read_bytes()),
+        options=CaptureOptions(baseline_columns=[f.name for f in parse_constraints(constraints.read_bytes()).features]),
+        workers=1,
+    )
+    dimensions = {"endpoint_name": "e", "monitoring_schedule_name": "s"}
+    assert metric_data(summary.feature_metrics, **dimensions) == metric_data(expected.feature_metrics, **dimensions)
+    assert metric_data(summary.feature_metrics, **dimensions)
+    with pytest.raises(ValueError, match=r"^summary: not an analysis summary"):
+        parse_analysis_summary({"feature_metrics": [{}]}, source="summary")
 
 
 def test_sdk_constraints_with_unknown_keys_and_overrides_inside_string_constraints_are_read() -> None:
