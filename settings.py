@@ -14,11 +14,14 @@ integer, ``"true"``/``"false"`` for a flag, ``"a@x.org,b@x.org"`` for a list).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
+import json
 import re
 import types
 import typing
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from demo.features import FEATURE_NAMES
@@ -253,7 +256,11 @@ class Settings:
         "model-monitor: SageMaker Model Monitor's schedule; builtin: the project's drift engine in a function",
     )
     builtin_runtime: str = _setting(
-        "function", _one_of("function", "processing"), "builtin engine: where the hourly analysis runs"
+        "function",
+        _one_of("function", "processing"),
+        "builtin engine: where the hourly analysis runs: 'function' (Lambda: up to 10 GB of memory and 15 minutes "
+        "per run) or 'processing' (a SageMaker Processing job per run on monitoring_instance_count instances of "
+        "monitoring_instance_type, running the engine on Spark; needs region)",
     )
     analysis_memory_mb: int = _setting(
         1769,
@@ -271,8 +278,12 @@ class Settings:
 
     # -- monitoring schedule --
     schedule_expression: str = _setting(_HOURLY_CRON, _schedule_expression, "hourly")
-    monitoring_instance_type: str = _setting("ml.m5.xlarge", _instance_type)
-    monitoring_instance_count: int = _setting(1, _int_range(1, 100))
+    monitoring_instance_type: str = _setting(
+        "ml.m5.xlarge", _instance_type, "each run's instances: Model Monitor's, or builtin_runtime 'processing''s"
+    )
+    monitoring_instance_count: int = _setting(
+        1, _int_range(1, 100), "instances per run (Model Monitor, or builtin_runtime 'processing': Spark's)"
+    )
     monitoring_volume_size_gb: int = _setting(20, _int_range(1, 16384))
     monitoring_max_runtime_seconds: int = _setting(
         3600,
@@ -676,10 +687,7 @@ def _check_combinations(settings: Settings) -> None:
             "runs evenly spaced over the day (cron(0 H/N ? * * *) with N dividing 24 and H below N)"
         )
     if settings.builtin_runtime == "processing":
-        raise SettingsError(
-            'setting builtin_runtime: got "processing"; the Processing-job runtime of the hourly analysis is not '
-            "built yet: use 'function'"
-        )
+        _check_processing_runtime(settings)
     if settings.baseline_dataset_format != "csv" and settings.baseline_output_columns_position != "START":
         raise SettingsError(
             "setting baseline_output_columns_position: got "
@@ -690,6 +698,41 @@ def _check_combinations(settings: Settings) -> None:
         raise SettingsError(
             f"setting baseline_dataset_format: got {_describe(settings.baseline_dataset_format)}; "
             "the embedded demo baseline is CSV: set baseline_dataset_uri too, or use 'csv'"
+        )
+
+
+#: botocore's sagemaker model, ProcessingInstanceType: the instance types a Processing job accepts (generated; a
+#: test compares it with the installed botocore). Read here, not imported: settings import nothing from CDK.
+PROCESSING_INSTANCE_TYPES_PATH = Path(__file__).with_name("cdk_constructs") / "processing_instance_types.json"
+
+
+@functools.cache
+def processing_instance_types() -> frozenset[str]:
+    document = json.loads(PROCESSING_INSTANCE_TYPES_PATH.read_text(encoding="utf-8"))
+    return frozenset(document["instance_types"])
+
+
+def _check_processing_runtime(settings: Settings) -> None:
+    """``builtin_runtime: processing``: what a Processing job running Spark needs of the other settings."""
+    if settings.monitoring_engine != "builtin":
+        raise SettingsError(
+            f'setting builtin_runtime: got "processing"; it chooses where the builtin engine runs: set '
+            f"monitoring_engine 'builtin' too (got {_describe(settings.monitoring_engine)})"
+        )
+    if settings.region is None:
+        raise SettingsError(
+            'setting region: missing; builtin_runtime "processing" builds its image from SageMaker\'s Spark image '
+            "of the stack's region, which must be known at synth: set region (e.g. us-east-1)"
+        )
+    if settings.monitoring_instance_type not in processing_instance_types():
+        raise SettingsError(
+            f"setting monitoring_instance_type: got {_describe(settings.monitoring_instance_type)}; expected an "
+            "instance type SageMaker Processing accepts (botocore's ProcessingInstanceType), such as ml.m5.xlarge"
+        )
+    if settings.enable_network_isolation:
+        raise SettingsError(
+            'setting enable_network_isolation: got true; builtin_runtime "processing" reads the capture from S3 '
+            "inside the job (Spark), which network isolation forbids: set it to false"
         )
 
 

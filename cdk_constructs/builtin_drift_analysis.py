@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 import jsii
 from aws_cdk import Duration, Names, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -12,15 +17,17 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from cdk_constructs.dead_letter_queue import dead_letter_queue
 from cdk_constructs.drift_metrics import (
     DATA_METRICS_NAMESPACE,
     VIOLATION_METRICS_NAMESPACE,
     DataQualityMetrics,
     ViolationMetrics,
 )
-from cdk_constructs.engine_image import EngineImage
+from cdk_constructs.engine_image import EngineImage, SparkEngineImage
 from cdk_constructs.function_logging import FunctionLogging
-from cdk_constructs.nag import acknowledge, acknowledge_unreserved_concurrency
+from cdk_constructs.nag import acknowledge, acknowledge_unreserved_concurrency, wildcard_resource_finding
+from cdk_constructs.processing_role import ProcessingRole
 from cdk_constructs.s3_location import S3Location
 from lambdas.drift_analysis import metric_names as run_metrics
 
@@ -37,6 +44,42 @@ SCHEDULED_TIME_INPUT = (
 #: Lambda's limits for a function (Lambda developer guide, "Lambda quotas"): memory 128-10240 MB, 900 s.
 MEMORY_RANGE_MB = (128, 10240)
 MAX_TIMEOUT = Duration.minutes(15)
+#: The function's ``PROCESSING_JOB`` variable (``lambdas/drift_analysis/config.py``, ``ENV_PROCESSING_JOB``).
+PROCESSING_JOB_VARIABLE = "PROCESSING_JOB"
+#: Longest job-name prefix: a job is ``<prefix>-<yyyymmddhh>-<8 hex>``, within botocore's 63-character
+#: ProcessingJobName (``lambdas/drift_analysis/config.py``, ``JOB_NAME_PREFIX_MAX``).
+JOB_NAME_PREFIX_MAX = 43
+_JOB_NAME_PREFIX = re.compile(r"[a-z0-9](-?[a-z0-9]){0,42}")
+#: botocore's sagemaker model: ProcessingInstanceCount 1-100, ProcessingVolumeSizeInGB 1-16384.
+INSTANCE_COUNT_RANGE = (1, 100)
+VOLUME_SIZE_RANGE_GB = (1, 16384)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProcessingRuntime:
+    """``builtin_runtime: processing``: each run's hours are analyzed by a SageMaker Processing job on ``image``.
+
+    :param image: the engine on SageMaker's Spark image.
+    :param instance_type: a ProcessingInstanceType (checked against botocore's list by the settings).
+    :param instance_count: instances of each job (1-100); Spark spreads the capture objects over them.
+    :param volume_size_gb: each instance's storage volume (1-16384 GB), encrypted with the data key.
+    :param max_runtime: SageMaker stops a job that runs longer; at most the time between two runs.
+    :param dead_letter_key: encrypts the dead-letter queue of the rule that calls the function when a job ends
+        (EventBridge is allowed to use it).
+    :param encrypt_inter_container_traffic: Default: true (Spark's shuffle between instances).
+    :param subnet_ids: run the job in these subnets (they need a route to S3). Default: none, no VPC.
+    :param security_group_ids: with ``subnet_ids``.
+    """
+
+    image: SparkEngineImage
+    instance_type: str
+    instance_count: int
+    volume_size_gb: int
+    max_runtime: Duration
+    dead_letter_key: kms.IKey
+    encrypt_inter_container_traffic: bool = True
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
 
 
 class BuiltinDriftAnalysis(Construct):
@@ -75,6 +118,8 @@ class BuiltinDriftAnalysis(Construct):
         runs of ``schedule_expression``, so every captured record is analyzed once. Default: 1 (hourly).
     :param output_columns_position: ``START`` or ``END``: where the endpoint's output sits among the baseline's
         columns, as the baseline was computed. Default: ``START``, as Model Monitor.
+    :param processing: analyze on a Processing job per run instead of in the function (see
+        :class:`ProcessingRuntime` and :meth:`_processing_runtime`). Default: none, the function analyzes.
     """
 
     def __init__(
@@ -98,6 +143,7 @@ class BuiltinDriftAnalysis(Construct):
         violation_metrics_namespace: str = VIOLATION_METRICS_NAMESPACE,
         output_columns_position: str = "START",
         analysis_window_hours: int = 1,
+        processing: ProcessingRuntime | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         timeout = timeout or MAX_TIMEOUT
@@ -196,6 +242,21 @@ class BuiltinDriftAnalysis(Construct):
         )
         acknowledge_unreserved_concurrency(self.function)
         self._allow_sending_failures(self.role, data_key)  # also what reading and writing reports needs
+        #: ``processing`` only: the jobs' role, the prefix of their names, the rule that hears them end.
+        self.job_role: ProcessingRole | None = None
+        self.job_name_prefix: str | None = None
+        self.job_ended_rule: events.Rule | None = None
+        self.job_dead_letter_queue: sqs.Queue | None = None
+        if processing is not None:
+            self._processing_runtime(
+                processing,
+                capture=capture,
+                capture_key=capture_key,
+                reports=reports,
+                baseline=baseline,
+                data_key=data_key,
+                analysis_window_hours=analysis_window_hours,
+            )
 
         stack = Stack.of(self)
         schedule_group_arn = stack.format_arn(service="scheduler", resource="schedule-group", resource_name="default")
@@ -240,6 +301,130 @@ class BuiltinDriftAnalysis(Construct):
         self._allow_sending_failures(self.scheduler_role, data_key)
         self.schedule.node.add_dependency(self.scheduler_role)
 
+    def _processing_runtime(
+        self,
+        processing: ProcessingRuntime,
+        *,
+        capture: S3Location,
+        capture_key: kms.IKey,
+        reports: S3Location,
+        baseline: S3Location,
+        data_key: kms.IKey,
+        analysis_window_hours: int,
+    ) -> None:
+        """The function starts each run's job (``CreateProcessingJob`` under the prefix, passing only the job role)
+        and finishes it when EventBridge reports the job's end; the job's role reads what the function reads and
+        writes only the endpoint's reports folder, and has no CloudWatch permission (the function publishes).
+        """
+        for name, value, (low, high) in (
+            ("instance_count", processing.instance_count, INSTANCE_COUNT_RANGE),
+            ("volume_size_gb", processing.volume_size_gb, VOLUME_SIZE_RANGE_GB),
+        ):
+            if not low <= value <= high:
+                raise ValueError(f"processing.{name} must be from {low} to {high}, got {value}")
+        longest = analysis_window_hours * 3600
+        if not 1 <= processing.max_runtime.to_seconds() <= longest:
+            raise ValueError(
+                f"processing.max_runtime must be from 1 s to the {longest} s between two runs, "
+                f"got {processing.max_runtime.to_seconds()} s"
+            )
+        if bool(processing.subnet_ids) != bool(processing.security_group_ids):
+            raise ValueError("processing: give both subnet_ids and security_group_ids, or neither")
+        prefix = Names.unique_resource_name(self, max_length=JOB_NAME_PREFIX_MAX, separator="-").lower()
+        if _JOB_NAME_PREFIX.fullmatch(prefix) is None:
+            raise ValueError(f"job-name prefix {prefix!r} is not a valid start of a ProcessingJobName")
+        self.job_name_prefix = prefix
+
+        job_role = ProcessingRole(
+            self,
+            "JobRole",
+            description="Runs the builtin drift engine's hourly Processing jobs: reads captures and baseline, "
+            "writes reports",
+            encryption_key=data_key,
+            image=processing.image.image_uri,
+        )
+        self.job_role = job_role
+        endpoint = "*" if Token.is_unresolved(self.endpoint_name) else self.endpoint_name
+        # Spark lists and reads the capture hour folders through S3A with the job's role.
+        S3Location(bucket=capture.bucket, key=f"{capture.key}/{endpoint}/").grant_read_and_list(job_role.role)
+        capture_key.grant_decrypt(job_role.role)
+        S3Location(bucket=baseline.bucket, key=f"{baseline.key}/").grant_read_and_list(job_role.role)
+        S3Location(bucket=reports.bucket, key=f"{reports.key}/{endpoint}/").grant_write(job_role.role)
+
+        stack = Stack.of(self)
+        jobs = stack.format_arn(service="sagemaker", resource="processing-job", resource_name=f"{prefix}-*")
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="RunAnalysisJobs",
+                actions=["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob"],
+                resources=[jobs],
+            )
+        )
+        acknowledge(
+            self.role,
+            "Each run's job is named <prefix>-<hour>-<digest> at run time; only names under this analysis's prefix.",
+            wildcard_resource_finding(self, jobs),
+        )
+        job_role.grant_pass_role(self.role)
+
+        network: dict[str, object] = {
+            "EnableInterContainerTrafficEncryption": processing.encrypt_inter_container_traffic,
+            # Spark reads the capture from S3 itself: the containers need the network.
+            "EnableNetworkIsolation": False,
+        }
+        if processing.subnet_ids:
+            network["VpcConfig"] = {
+                "Subnets": list(processing.subnet_ids),
+                "SecurityGroupIds": list(processing.security_group_ids),
+            }
+        self.function.add_environment(
+            PROCESSING_JOB_VARIABLE,
+            stack.to_json_string(
+                {
+                    "job_name_prefix": prefix,
+                    "image_uri": processing.image.image_uri,
+                    "role_arn": job_role.role.role_arn,
+                    "instance_type": processing.instance_type,
+                    "instance_count": processing.instance_count,
+                    "volume_size_gb": processing.volume_size_gb,
+                    "max_runtime_seconds": int(processing.max_runtime.to_seconds()),
+                    "kms_key_arn": data_key.key_arn,
+                    "network": network,
+                }
+            ),
+        )
+        # The function's own start of a job must wait for the job role's permissions.
+        self.function.node.add_dependency(job_role.policy)
+
+        self.job_dead_letter_queue = dead_letter_queue(
+            self,
+            "UndeliveredJobEvents",
+            encryption_key=processing.dead_letter_key,
+            rule_description="the analysis job-ended rule",
+        )
+        self.job_ended_rule = events.Rule(
+            self,
+            "JobEnded",
+            description="A Processing job of the builtin drift analysis has ended: publish its run",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Processing Job State Change"],
+                # EventBridge content filtering, prefix matching (EventBridge user guide, "Content filtering").
+                detail={
+                    "ProcessingJobName": events.Match.prefix(f"{prefix}-"),
+                    "ProcessingJobStatus": ["Completed", "Failed", "Stopped"],
+                },
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    self.function,
+                    retry_attempts=4,
+                    max_event_age=Duration.hours(2),
+                    dead_letter_queue=self.job_dead_letter_queue,
+                )
+            ],
+        )
+
     def _allow_sending_failures(self, role: iam.Role, data_key: kms.IKey) -> None:
         """Send to the dead-letter queue, encrypted with the data key (SQS needs GenerateDataKey and Decrypt from
         a producer of a KMS-encrypted queue, SQS developer guide "Key management"). Written out instead of
@@ -283,10 +468,22 @@ class BuiltinDriftAnalysis(Construct):
         period), and ``NoCapturedData`` (1 for a run whose hours held no captured record: not a failure)."""
         return run_health_metrics(self.violations)
 
-    def metric_failed_runs(self) -> cloudwatch.Metric:
-        """Runs that failed after every retry (or that Scheduler could not deliver): messages in the queue."""
-        return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+    def metric_failed_runs(self) -> cloudwatch.Metric | cloudwatch.MathExpression:
+        """Runs that failed after every retry (or that Scheduler could not deliver): messages in the queue; with
+        ``processing``, also the job-ended events the function did not take (a run that would never publish)."""
+        runs = self.dead_letter_queue.metric_approximate_number_of_messages_visible(
             period=Duration.minutes(5), statistic="Maximum"
+        )
+        if self.job_dead_letter_queue is None:
+            return runs
+        job_events = self.job_dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=Duration.minutes(5), statistic="Maximum"
+        )
+        return cloudwatch.MathExpression(
+            expression="runs + jobEvents",
+            using_metrics={"runs": runs, "jobEvents": job_events},
+            label="Failed runs and undelivered job events",
+            period=Duration.minutes(5),
         )
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import IgnoreMode
+from aws_cdk import IgnoreMode, Stack, Token
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
+
+from cdk_constructs.sagemaker_images import image_uri
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 #: The image's recipe, written with the engine (``drift_engine/Dockerfile``); its build context is the
@@ -69,4 +71,55 @@ class EngineImage(Construct):
 
     def grant_pull(self, grantee: iam.IGrantable) -> iam.Grant:
         """What a SageMaker job's role needs to start a container from the image."""
+        return self.asset.repository.grant_pull(grantee)
+
+
+#: The Spark image's recipe (``drift_engine/Dockerfile.spark``), built on SageMaker's Spark processing image.
+SPARK_DOCKERFILE = "drift_engine/Dockerfile.spark"
+#: Its build context: the engine, its requirements and spark-submit's entry script only.
+SPARK_BUILD_CONTEXT = (
+    "*",
+    "!drift_engine/*.py",
+    "!drift_engine/requirements.txt",
+    "!drift_engine/spark-requirements.txt",
+    "!drift_engine/Dockerfile.spark",
+    "!scripts/spark_drift_engine.py",
+)
+
+
+class SparkEngineImage(Construct):
+    """The engine on SageMaker's Spark 3.5 processing image (py312), as a CDK asset built by ``cdk deploy``.
+
+    The base image is the stack's region's (``sagemaker_images``, "spark-processing"), passed as the ``BASE_IMAGE``
+    build argument, so the stack needs a concrete region: Docker build arguments are fixed in the cloud assembly,
+    they cannot follow ``AWS::Region`` at deploy time. Synth only stages the build context; nothing is built.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        region = Stack.of(self).region
+        if Token.is_unresolved(region):
+            raise ValueError(
+                "SparkEngineImage needs a stack with a concrete region: its base image is SageMaker's Spark image "
+                "of that region, and a Docker build argument cannot be resolved at deploy time"
+            )
+        #: SageMaker's Spark image this one is built from.
+        self.base_image_uri = image_uri(self, "spark-processing")
+        self.asset = ecr_assets.DockerImageAsset(
+            self,
+            "Asset",
+            directory=str(REPOSITORY_ROOT),
+            file=SPARK_DOCKERFILE,
+            build_args={"BASE_IMAGE": self.base_image_uri},
+            exclude=list(SPARK_BUILD_CONTEXT),
+            ignore_mode=IgnoreMode.DOCKER,
+            platform=ecr_assets.Platform.LINUX_AMD64,
+        )
+
+    @property
+    def image_uri(self) -> str:
+        return self.asset.image_uri
+
+    def grant_pull(self, grantee: iam.IGrantable) -> iam.Grant:
+        """What a Processing job's role needs to start containers from the image."""
         return self.asset.repository.grant_pull(grantee)

@@ -49,7 +49,7 @@ class MonitoringAlarms(Construct):
         latency_p99_threshold: Duration,
         server_errors_threshold: int,
         violation_threshold_percent: float,
-        failed_runs: cloudwatch.Metric | None = None,
+        failed_runs: cloudwatch.Metric | cloudwatch.MathExpression | None = None,
         alarm_name_prefix: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -160,7 +160,7 @@ class MonitoringAlarms(Construct):
     def _alarm(
         self,
         construct_id: str,
-        metric: cloudwatch.Metric,
+        metric: cloudwatch.Metric | cloudwatch.MathExpression,
         *,
         description: str,
         threshold: float,

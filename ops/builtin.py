@@ -122,7 +122,8 @@ def run_now_builtin(
     now: datetime | None = None,
     name: str | None = None,
 ) -> int:
-    """Analyze the last ``hours`` hours now. Returns 0 when the run completed (or found no data), else 1."""
+    """Analyze the last ``hours`` hours now. Returns 0 when the run completed, found no data or started its
+    Processing job (``builtin_runtime: processing``), else 1."""
     moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     run_name = name or one_time_schedule_name(name_prefix, now=moment)
     event = {
@@ -159,9 +160,16 @@ def run_now_builtin(
         print(f"see it: python -m ops report --stage {stage} --run {run_name}", file=out)
     elif status == "no-data":
         print("no captured records in the window (NoCapturedData=1): send traffic first", file=out)
+    elif status == "analyzing":
+        # builtin_runtime: processing. The function started the run's job; it publishes when the job ends.
+        print(
+            f"Processing job {result.get('job_name')} is analyzing the window (its instances take minutes to "
+            f"start); follow it with: python -m ops status --stage {stage}",
+            file=out,
+        )
     elif result.get("error"):
         print(f"reason: {result['error']}", file=out)
-    return 0 if status in ("completed", "no-data") else 1
+    return 0 if status in ("completed", "no-data", "analyzing") else 1
 
 
 def format_builtin_status(function_name: str, runs: list[BuiltinRun], alarms: list[AlarmState]) -> str:

@@ -17,11 +17,11 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from cdk_constructs.alerts_topic import AlertsTopic
-from cdk_constructs.builtin_drift_analysis import BuiltinDriftAnalysis
+from cdk_constructs.builtin_drift_analysis import BuiltinDriftAnalysis, ProcessingRuntime
 from cdk_constructs.data_quality_monitor import DataQualityMonitor
 from cdk_constructs.drift_metrics import DataQualityMetrics, ViolationMetrics
 from cdk_constructs.endpoint_metrics import EndpointMetrics
-from cdk_constructs.engine_image import EngineImage
+from cdk_constructs.engine_image import EngineImage, SparkEngineImage
 from cdk_constructs.existing_endpoint import ExistingEndpoint
 from cdk_constructs.monitoring_alarms import MonitoringAlarms
 from cdk_constructs.monitoring_dashboard import MonitoringDashboard
@@ -277,7 +277,7 @@ class MonitoringStack(Stack):
         statistics_uri: str,
         constraints_uri: str,
         baseline_fingerprint: str,
-    ) -> tuple[DataQualityMetrics, ViolationMetrics, cloudwatch.Metric]:
+    ) -> tuple[DataQualityMetrics, ViolationMetrics, cloudwatch.Metric | cloudwatch.MathExpression]:
         """The builtin engine's hourly analysis: no Model Monitor resource at all."""
         self.analysis = BuiltinDriftAnalysis(
             self,
@@ -298,6 +298,19 @@ class MonitoringStack(Stack):
             output_columns_position=settings.baseline_output_columns_position,
             # Runs are evenly spaced (settings refuse other schedules for this engine): each covers the gap.
             analysis_window_hours=schedule_period_seconds(settings.schedule_expression) // 3600,
+            processing=ProcessingRuntime(
+                image=SparkEngineImage(self, "SparkEngineImage"),
+                instance_type=settings.monitoring_instance_type,
+                instance_count=settings.monitoring_instance_count,
+                volume_size_gb=settings.monitoring_volume_size_gb,
+                max_runtime=Duration.seconds(settings.monitoring_max_runtime_seconds),
+                dead_letter_key=self.alerts_key,
+                encrypt_inter_container_traffic=settings.encrypt_inter_container_traffic,
+                subnet_ids=settings.subnet_ids,
+                security_group_ids=settings.security_group_ids,
+            )
+            if settings.builtin_runtime == "processing"
+            else None,
         )
         # The baseline's URIs arrive as weak references, re-read only when this stack's template changes: with the
         # fingerprint in the function's environment, a new baseline changes it, and one deploy passes the new URIs.

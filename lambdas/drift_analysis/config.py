@@ -6,10 +6,12 @@ imports boto3 or Powertools.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from drift_engine.s3 import S3Location
 
@@ -37,7 +39,15 @@ ENV_OUTPUT_COLUMNS_POSITION = "OUTPUT_COLUMNS_POSITION"
 #: every captured record is analyzed once.
 ENV_ANALYSIS_WINDOW_HOURS = "ANALYSIS_WINDOW_HOURS"
 
+#: Optional: set (a JSON object, :class:`ProcessingJobSettings`) when the analysis runs on a SageMaker Processing
+#: job (``builtin_runtime: processing``); unset, the function analyzes the hours itself.
+ENV_PROCESSING_JOB = "PROCESSING_JOB"
+
 _SCHEDULE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+#: A job name is ``<prefix>-<yyyymmddhh>-<8 hex>`` (20 characters after the prefix) within botocore's
+#: ProcessingJobName: at most 63 characters of ``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}``.
+_JOB_NAME_PREFIX = re.compile(r"[a-z0-9](-?[a-z0-9]){0,42}")
+JOB_NAME_PREFIX_MAX = 43
 
 
 class ConfigurationError(RuntimeError):
@@ -56,6 +66,7 @@ class Settings:
     metrics_namespace: str
     output_columns_position: Literal["START", "END"] = "START"
     analysis_window_hours: int = 1
+    processing: ProcessingJobSettings | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -80,7 +91,55 @@ class Settings:
             metrics_namespace=_required(environ, ENV_METRICS_NAMESPACE),
             output_columns_position="END" if position == "END" else "START",
             analysis_window_hours=int(hours),
+            processing=ProcessingJobSettings.from_json(environ[ENV_PROCESSING_JOB])
+            if environ.get(ENV_PROCESSING_JOB, "").strip()
+            else None,
         )
+
+
+@dataclass(frozen=True)
+class ProcessingJobSettings:
+    """How each run's Processing job is made (``PROCESSING_JOB``, written by the CDK construct).
+
+    ``network``: the request's ``NetworkConfig`` as is (inter-container encryption, an optional VPC).
+    """
+
+    job_name_prefix: str
+    image_uri: str
+    role_arn: str
+    instance_type: str
+    instance_count: int
+    volume_size_gb: int
+    max_runtime_seconds: int
+    kms_key_arn: str
+    network: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, text: str) -> ProcessingJobSettings:
+        try:
+            document = json.loads(text)
+            values = {name: document[name] for name in _PROCESSING_FIELDS}
+        except (ValueError, KeyError, TypeError) as error:
+            raise ConfigurationError(
+                f"{ENV_PROCESSING_JOB} must be a JSON object with {', '.join(_PROCESSING_FIELDS)}: {error}"
+            ) from error
+        for name in ("instance_count", "volume_size_gb", "max_runtime_seconds"):
+            if not isinstance(values[name], int) or values[name] < 1:
+                raise ConfigurationError(
+                    f"{ENV_PROCESSING_JOB}: {name} must be a positive integer, got {values[name]!r}"
+                )
+        prefix = values["job_name_prefix"]
+        if not isinstance(prefix, str) or _JOB_NAME_PREFIX.fullmatch(prefix) is None:
+            raise ConfigurationError(
+                f"{ENV_PROCESSING_JOB}: job_name_prefix must be 1-{JOB_NAME_PREFIX_MAX} lower-case letters, digits "
+                f"and single hyphens, got {prefix!r}"
+            )
+        if not isinstance(values["network"], dict):
+            raise ConfigurationError(f"{ENV_PROCESSING_JOB}: network must be an object, got {values['network']!r}")
+        return cls(**values)
+
+
+_PROCESSING_FIELDS = tuple(field.name for field in dataclasses.fields(ProcessingJobSettings))
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
@@ -33,7 +33,7 @@ from aws_lambda_powertools.metrics import Metrics
 
 from drift_engine.capture import CaptureOptions, parse_time
 from drift_engine.checks import analyze_profile
-from drift_engine.metrics import MetricPublisher, metric_data
+from drift_engine.metrics import FeatureMetrics, MetricPublisher, metric_data
 from drift_engine.s3 import (
     BaselineUnavailableError,
     S3Location,
@@ -46,7 +46,7 @@ from drift_engine.s3 import (
 from ..violation_metric.metric_names import EXECUTION_FAILED
 from ..violation_metric.metric_names import METRIC_UNITS as VIOLATION_METRIC_UNITS
 from ..violation_metric.publishing import MetricTarget, publish_execution_failed, publish_summary
-from ..violation_metric.violations import parse_violations, summarize
+from ..violation_metric.violations import ViolationSummary, parse_violations, summarize
 from . import runs
 from .config import Settings
 from .metric_names import ANALYZED_RECORDS, MALFORMED_CAPTURE_RECORDS, METRIC_UNITS, NO_CAPTURED_DATA
@@ -100,6 +100,8 @@ class RunResult:
     violations: int = 0
     violation_percentage: float | None = None
     error: str | None = None
+    #: ``builtin_runtime: processing``: the Processing job that analyzes (or analyzed) the window.
+    job_name: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {key: value for key, value in asdict(self).items() if value is not None}
@@ -159,12 +161,7 @@ def run_analysis(
             window_end=window["window_end"],
             error=f"already claimed by attempt {claim.record.get('attempt_id')} ({claim.record.get('status')})",
         )
-    target = MetricTarget(
-        namespace=settings.metrics_namespace,
-        endpoint_name=settings.endpoint_name,
-        monitoring_schedule_name=settings.monitoring_schedule_name,
-        processing_job_name=f"builtin/{request.run_name or settings.monitoring_schedule_name}/{window['window_end']}",
-    )
+    target = metric_target(settings, request)
     try:
         result, publish = _analyze(request, settings, s3, folder, window)
     except BaselineUnavailableError as error:
@@ -215,14 +212,10 @@ def _analyze(
             malformed_records=profile.malformed,
         )
 
-        def publish_no_data(publisher: MetricPublisher, metrics: RunMetrics, target: MetricTarget) -> None:
-            for name, value in target.dimensions().items():
-                metrics.add_dimension(name=name, value=value)
-            metrics.add_metadata(key="ProcessingJobName", value=target.processing_job_name)
-            _run_metrics(metrics, no_data=1, analyzed=0, malformed=profile.malformed)
-            _add(metrics, EXECUTION_FAILED, 0)
+        def no_data(publisher: MetricPublisher, metrics: RunMetrics, target: MetricTarget) -> None:
+            publish_no_data(metrics, target, malformed=profile.malformed)
 
-        return result, publish_no_data
+        return result, no_data
 
     analysis = analyze_profile(profile, baseline, constraints)
     violations_document = analysis.violations_document()
@@ -244,19 +237,64 @@ def _analyze(
         violation_percentage=summary.violation_percentage,
     )
 
-    def publish_completed(publisher: MetricPublisher, metrics: RunMetrics, target: MetricTarget) -> None:
-        publisher.publish(
-            settings.drift_metrics_namespace,
-            metric_data(
-                analysis.feature_metrics,
-                endpoint_name=settings.endpoint_name,
-                monitoring_schedule_name=settings.monitoring_schedule_name,
-            ),
+    def completed(publisher: MetricPublisher, metrics: RunMetrics, target: MetricTarget) -> None:
+        publish_completed(
+            publisher,
+            metrics,
+            target,
+            settings=settings,
+            feature_metrics=analysis.feature_metrics,
+            summary=summary,
+            analyzed=profile.item_count,
+            malformed=profile.malformed,
         )
-        publish_summary(metrics, target, summary)  # adds the dimensions
-        _run_metrics(metrics, no_data=0, analyzed=profile.item_count, malformed=profile.malformed)
 
-    return result, publish_completed
+    return result, completed
+
+
+def publish_no_data(metrics: RunMetrics, target: MetricTarget, *, malformed: int) -> None:
+    """A run whose window held no captured record: ``NoCapturedData=1``, no violation percentage, not a failure."""
+    for name, value in target.dimensions().items():
+        metrics.add_dimension(name=name, value=value)
+    metrics.add_metadata(key="ProcessingJobName", value=target.processing_job_name)
+    _run_metrics(metrics, no_data=1, analyzed=0, malformed=malformed)
+    _add(metrics, EXECUTION_FAILED, 0)
+
+
+def publish_completed(
+    publisher: MetricPublisher,
+    metrics: RunMetrics,
+    target: MetricTarget,
+    *,
+    settings: Settings,
+    feature_metrics: Sequence[FeatureMetrics],
+    summary: ViolationSummary,
+    analyzed: int,
+    malformed: int,
+) -> None:
+    """A completed run: the per-feature metrics (PutMetricData), then the violation percentage and the run metrics."""
+    publisher.publish(
+        settings.drift_metrics_namespace,
+        metric_data(
+            feature_metrics,
+            endpoint_name=settings.endpoint_name,
+            monitoring_schedule_name=settings.monitoring_schedule_name,
+        ),
+    )
+    publish_summary(metrics, target, summary)  # adds the dimensions
+    _run_metrics(metrics, no_data=0, analyzed=analyzed, malformed=malformed)
+
+
+def metric_target(settings: Settings, request: RunRequest, *, processing_job_name: str | None = None) -> MetricTarget:
+    """The run metrics' namespace and dimensions; the job name (EMF metadata) is the run's when it has one."""
+    window_end = _iso(request.end)
+    return MetricTarget(
+        namespace=settings.metrics_namespace,
+        endpoint_name=settings.endpoint_name,
+        monitoring_schedule_name=settings.monitoring_schedule_name,
+        processing_job_name=processing_job_name
+        or f"builtin/{request.run_name or settings.monitoring_schedule_name}/{window_end}",
+    )
 
 
 def _run_metrics(metrics: RunMetrics, *, no_data: int, analyzed: int, malformed: int) -> None:

@@ -9,14 +9,17 @@ The owner moves the claim through its states with ``If-Match: <etag>``, so a tak
 noticed before anything is published::
 
     running ──► publishing ──► completed | no-data | failed      (final: never run again)
-       └──► error   (an AWS error before publishing: the owner gives the hour up, a retry takes it over)
+       ├──► error   (an AWS error before publishing: the owner gives the hour up, a retry takes it over)
+       └──► analyzing ──► publishing ──► …   (``builtin_runtime: processing``: a Processing job analyzes the
+                                             hour; the function that hears the job end moves the claim on)
 
 A ``running`` claim past its ``deadline`` (the owner's invocation deadline, from the Lambda context) belongs to an
 attempt that timed out or died, so a retry takes it over too; a claim without a deadline is given
 :data:`STALE_AFTER` (Lambda's longest run is 15 minutes). Lambda retries a failed asynchronous invocation about a
 minute and then two minutes later, so the deadline, not a fixed 20 minutes, is what lets a retry after a timeout
 run. A ``publishing`` claim is never taken over: its metrics may already be out, and not publishing them twice is
-the promise. ``ops status`` lists these objects as the builtin runs.
+the promise. Nor is an ``analyzing`` claim: its job is running (SageMaker stops it at its MaxRuntimeInSeconds), and
+the job's end, not a retry of the schedule, finishes the hour. ``ops status`` lists these objects as the builtin runs.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ __all__ = [
 
 RUN_FILE: Final = "run.json"
 RUNNING: Final = "running"
+#: A Processing job analyzes the hour (its name in the claim's ``job_name``).
+ANALYZING: Final = "analyzing"
 PUBLISHING: Final = "publishing"
 ERROR: Final = "error"
 COMPLETED: Final = "completed"

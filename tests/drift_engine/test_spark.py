@@ -182,3 +182,77 @@ def test_the_spark_entry_point_writes_the_three_files(spark: Any, capture: Path,
     assert {v["constraint_check_type"] for v in violations} >= {"data_type_check", "baseline_drift_check"}
     assert json.loads((execution / "statistics.json").read_text())["dataset"]["item_count"] == 3600
     assert (baseline / "constraints.json").is_file()
+
+
+def test_the_processing_job_s_arguments_run_on_spark(spark: Any, capture: Path, tmp_path: Path) -> None:
+    """``builtin_runtime: processing``: the entry point the hourly function gives each job, run by spark-submit's
+    script in the image (``drift_engine.spark.main``), writes the reports and the summary the function publishes
+    from, equal to the one-machine runner's on the same arguments. Container paths are mapped to local folders."""
+    from drift_engine.cli import main as local_main
+    from drift_engine.metrics import ANALYSIS_SUMMARY_FILE, parse_analysis_summary
+    from drift_engine.s3 import S3Location
+    from drift_engine.spark import main as spark_main
+    from lambdas.drift_analysis import processing
+    from lambdas.drift_analysis.config import ProcessingJobSettings, Settings
+    from lambdas.drift_analysis.hourly import RunRequest
+
+    baseline = build_baseline([BASELINE_CSV], dataset_format="csv", header=True, workers=1)
+    inputs = {
+        processing.BASELINE_STATISTICS_PATH: baseline.statistics,
+        processing.BASELINE_CONSTRAINTS_PATH: baseline.constraints,
+    }
+    local = {container: tmp_path / container.rsplit("/", 1)[-1] for container in inputs}
+    for container, document in inputs.items():
+        local[container].mkdir()
+        name = "statistics.json" if container == processing.BASELINE_STATISTICS_PATH else "constraints.json"
+        (local[container] / name).write_text(json.dumps(document), encoding="utf-8")
+    settings = Settings(
+        endpoint_name="endpoint",
+        monitoring_schedule_name="schedule",
+        capture=S3Location.parse("s3://capture/datacapture"),
+        reports=S3Location.parse("s3://data/reports"),
+        baseline_statistics=S3Location.parse("s3://data/baseline/statistics.json"),
+        baseline_constraints=S3Location.parse("s3://data/baseline/constraints.json"),
+        drift_metrics_namespace="aws/sagemaker/Endpoints/data-metrics",
+        metrics_namespace="ModelMonitorAsCode",
+    )
+    job_settings = ProcessingJobSettings(
+        job_name_prefix="test", image_uri="image", role_arn="role", instance_type="ml.m5.xlarge", instance_count=2,
+        volume_size_gb=20, max_runtime_seconds=3600, kms_key_arn="key", network={},
+    )  # fmt: skip
+    end = HOUR + timedelta(hours=1)
+    request = RunRequest(start=HOUR, end=end, scheduled_time=end)
+    folders = sorted({f"{path.parent}/" for path in capture.rglob("*.jsonl")})
+    job = processing.processing_job_request(
+        settings, job_settings, request, S3Location.parse("s3://data/reports/x"), "test-job", folders
+    )
+    entrypoint = job["AppSpecification"]["ContainerEntrypoint"]
+    assert entrypoint[:2] == [processing.SPARK_SUBMIT, processing.SPARK_APPLICATION]
+
+    def arguments(output: Path) -> list[str]:
+        mapped = {**{container: str(path) for container, path in local.items()}, processing.OUTPUT_PATH: str(output)}
+        result = []
+        for argument in entrypoint[2:]:
+            for container, path in mapped.items():
+                argument = argument.replace(container, path)
+            result.append(argument)
+        return result
+
+    assert spark_main(arguments(tmp_path / "spark"), stdout=io.StringIO()) == 0
+    assert local_main(arguments(tmp_path / "local"), stdout=io.StringIO(), stderr=io.StringIO()) == 0
+
+    summaries = [
+        parse_analysis_summary(json.loads((tmp_path / runner / ANALYSIS_SUMMARY_FILE).read_text()), source=runner)
+        for runner in ("spark", "local")
+    ]
+    assert (summaries[0].analyzed_records, summaries[0].malformed_records) == (3600, 1)
+    assert (summaries[0].analyzed_records, summaries[0].malformed_records) == (
+        summaries[1].analyzed_records,
+        summaries[1].malformed_records,
+    )
+    on_spark = {metric.feature: metric for metric in summaries[0].feature_metrics}
+    for metric in summaries[1].feature_metrics:
+        assert on_spark[metric.feature].non_null == metric.non_null
+        if metric.baseline_drift is not None:
+            assert on_spark[metric.feature].baseline_drift == pytest.approx(metric.baseline_drift, abs=2 * RANK_ERROR)
+    assert (tmp_path / "spark" / "constraint_violations.json").is_file()

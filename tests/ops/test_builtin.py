@@ -116,6 +116,8 @@ EVENT = {
         ({"status": "completed", "analyzed_records": 360, "violations": 3, "violation_percentage": 37.5}, None, 0,
          "violation percentage 37.5 %"),
         ({"status": "no-data"}, None, 0, "NoCapturedData=1"),
+        ({"status": "analyzing", "job_name": "model-monitor-job-2026112213-0a1b2c3d"}, None, 0,
+         "Processing job model-monitor-job-2026112213-0a1b2c3d is analyzing the window"),
         ({"status": "failed", "error": "baseline s3://b/c.json does not exist"}, None, 1, "does not exist"),
         ({"errorType": "ClientError", "errorMessage": "AccessDenied"}, "Unhandled", 1, "function error"),
     ],

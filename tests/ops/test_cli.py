@@ -54,5 +54,6 @@ def test_an_unknown_stage_is_one_line(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["status", "--stage", "nope"]) == 2
     assert (
         capsys.readouterr().err
-        == "error: unknown stage 'nope'; known stages: builtin, default, dev, fleet, prod (cdk.json context 'stages')\n"
+        == "error: unknown stage 'nope'; known stages: builtin, default, dev, fleet, prod, spark "
+        "(cdk.json context 'stages')\n"
     )

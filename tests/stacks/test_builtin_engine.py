@@ -71,13 +71,14 @@ def test_bad_engine_settings_stop_synth_in_one_line(setting: str, value: Any, al
     assert allowed in message
 
 
-def test_the_processing_runtime_is_refused_until_it_is_built() -> None:
+def test_the_processing_runtime_is_accepted_where_a_job_can_run() -> None:
+    """Its image is built from the region's Spark image: no region, one line (the full matrix of what a processing
+    stage needs is in test_processing_runtime.py)."""
     with pytest.raises(SettingsError) as error:
         settings_with(monitoring_engine="builtin", builtin_runtime="processing")
-    assert str(error.value) == (
-        'setting builtin_runtime: got "processing"; the Processing-job runtime of the hourly analysis is not built '
-        "yet: use 'function'"
-    )
+    assert str(error.value).startswith('setting region: missing; builtin_runtime "processing" builds its image')
+    settings = settings_with(monitoring_engine="builtin", builtin_runtime="processing", region="eu-west-1")
+    assert settings.builtin_runtime == "processing"
 
 
 @pytest.mark.parametrize("expression", ["cron(0 5/10 ? * * *)", "cron(0 3/2 ? * * *)", "cron(0 0/5 ? * * *)"])

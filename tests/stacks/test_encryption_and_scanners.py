@@ -12,7 +12,7 @@ from cdk_constructs.dead_letter_queue import EVENTS_KEY_SID
 from cdk_constructs.function_logging import LOGS_KEY_ACTIONS, LOGS_KEY_SID
 from cdk_constructs.nag import UNRESERVED_CONCURRENCY_REASON
 from tests.stacks.test_monitoring_stack import produced
-from tests.synth import STAGES, Synthesized, synth_stage
+from tests.synth import CDK_JSON_CONTEXT, STAGES, Synthesized, synth_stage
 
 PARTITION, REGION, ACCOUNT = ({"Ref": "AWS::Partition"}, {"Ref": "AWS::Region"}, {"Ref": "AWS::AccountId"})
 
@@ -65,19 +65,20 @@ def test_cloudwatch_logs_may_use_the_data_key_for_log_groups_of_this_account_and
     baseline_id = next(stack_id for stack_id in synth.stack_ids if stack_id.startswith("Baseline"))
     key_ref = data_key_reference(synth, baseline_id)
     statement = key_policy_statement(synth, baseline_id, key_ref["Fn::GetAtt"][0], LOGS_KEY_SID)
+    region = CDK_JSON_CONTEXT["stages"][stage].get("region")
+    if region is None:  # environment-agnostic: the region and partition at deploy time
+        service: Any = {"Fn::Join": ["", ["logs.", REGION, ".amazonaws.com"]]}
+        log_groups = {"Fn::Join": ["", ["arn:", PARTITION, ":logs:", REGION, ":", ACCOUNT, ":log-group:*"]]}
+    else:  # a stage with a region (the spark stage): CDK writes the region and its partition as literals
+        service = f"logs.{region}.amazonaws.com"
+        log_groups = {"Fn::Join": ["", [f"arn:aws:logs:{region}:", ACCOUNT, ":log-group:*"]]}
     assert statement == {
         "Sid": LOGS_KEY_SID,
         "Effect": "Allow",
-        "Principal": {"Service": {"Fn::Join": ["", ["logs.", REGION, ".amazonaws.com"]]}},
+        "Principal": {"Service": service},
         "Action": sorted(LOGS_KEY_ACTIONS),  # CDK sorts them
         "Resource": "*",
-        "Condition": {
-            "ArnLike": {
-                "kms:EncryptionContext:aws:logs:arn": {
-                    "Fn::Join": ["", ["arn:", PARTITION, ":logs:", REGION, ":", ACCOUNT, ":log-group:*"]]
-                }
-            }
-        },
+        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
     }
     assert not any("*" in action for action in LOGS_KEY_ACTIONS)
 
@@ -115,20 +116,19 @@ def test_eventbridge_may_use_the_key_of_each_rules_dead_letter_queue_for_this_ac
             if "Fn::GetAtt" not in key:  # a stage with endpoints: the shared alerts key, or the endpoint's data key
                 key_stack, key = produced(synth, key)
             statement = key_policy_statement(synth, key_stack, key["Fn::GetAtt"][0], EVENTS_KEY_SID)
+            region = CDK_JSON_CONTEXT["stages"][stage].get("region")
+            rules = (
+                {"Fn::Join": ["", ["arn:", PARTITION, ":events:", REGION, ":", ACCOUNT, ":rule/*"]]}
+                if region is None
+                else {"Fn::Join": ["", [f"arn:aws:events:{region}:", ACCOUNT, ":rule/*"]]}  # the spark stage's
+            )
             assert statement == {
                 "Sid": EVENTS_KEY_SID,
                 "Effect": "Allow",
                 "Principal": {"Service": "events.amazonaws.com"},
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                 "Resource": "*",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": ACCOUNT},
-                    "ArnLike": {
-                        "aws:SourceArn": {
-                            "Fn::Join": ["", ["arn:", PARTITION, ":events:", REGION, ":", ACCOUNT, ":rule/*"]]
-                        }
-                    },
-                },
+                "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}, "ArnLike": {"aws:SourceArn": rules}},
             }
             checked += 1
     assert checked >= len(STAGES)  # the retrain rule's queue in every stage, and the violation rule's

@@ -79,6 +79,12 @@ def test_builtin_engine_template_matches_snapshot(stack_id: str, snapshot_json: 
     assert mask_asset_hashes(synth_stage("builtin").template_json(stack_id)) == snapshot_json
 
 
+def test_processing_runtime_template_matches_snapshot(snapshot_json: SnapshotAssertion) -> None:
+    """The stage with ``builtin_runtime: processing`` (its endpoint and baseline stacks are the builtin stage's in
+    a fixed region): the function, the jobs' role, the Spark image and the job-ended rule."""
+    assert mask_asset_hashes(synth_stage("spark").template_json("Monitoring")) == snapshot_json
+
+
 #: The mixed stage of cdk.json: the demo deployed by this app, churn (Model Monitor) and fraud (builtin engine)
 #: deployed elsewhere. Endpoint-demo and Baseline-demo are the demo's stacks under new names, so they are left out.
 FLEET_STACKS = ["Shared", "Monitoring-demo", "Baseline-churn", "Monitoring-churn", "Monitoring-fraud"]
