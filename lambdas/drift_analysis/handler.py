@@ -93,6 +93,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 settings.processing,
                 s3=clients.s3,
                 sagemaker=clients.sagemaker,
+                publisher=CloudWatchPublisher(clients.cloudwatch),
                 metrics=metrics,
                 attempt_id=context.aws_request_id,
                 now=now,

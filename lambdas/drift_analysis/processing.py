@@ -10,7 +10,8 @@ claim are :mod:`.hourly`'s and :mod:`.runs`'s):
 3. list the window's capture objects: none ends the run ``no-data`` (``NoCapturedData=1``), and no job starts;
 4. start the job under a name that is the same for every attempt at that report folder (:func:`job_name`), so a
    retry that finds it (``ResourceInUse``) adopts it instead of starting a second one; the claim becomes
-   ``analyzing`` with the job's name.
+   ``analyzing`` with the job's name. An adopted job that has ended already is finished there and then (its end
+   event came while the claim was not yet ``analyzing``, so nothing finished it).
 
 **Finish** (:func:`finish_run`, EventBridge's "SageMaker Processing Job State Change" for a job of this prefix):
 ``DescribeProcessingJob`` says how it ended and where its report folder is; only a claim ``analyzing`` *this* job
@@ -160,6 +161,7 @@ def start_run(
     *,
     s3: Any,
     sagemaker: Any,
+    publisher: MetricPublisher,
     metrics: RunMetrics,
     attempt_id: str,
     now: datetime,
@@ -212,14 +214,20 @@ def start_run(
         folders = sorted({f"s3://{item.bucket}/{item.key.rsplit('/', 1)[0]}/" for item in objects})
         name = job_name(processing, folder, request)
         job = processing_job_request(settings, processing, request, folder, name, folders)
-        _start_or_adopt(sagemaker, job)
-        runs.update_claim(s3, claim, status=runs.ANALYZING, job_name=name, capture_objects=len(objects))
+        started = _start_or_adopt(sagemaker, job)
+        claim = runs.update_claim(s3, claim, status=runs.ANALYZING, job_name=name, capture_objects=len(objects))
     except Exception as error:
         # An AWS error (throttling after retries, access denied): give the hour back so a retry can run it; a
         # job this attempt started is adopted by the retry, by its name.
         if claim.record.get("status") == runs.RUNNING:
             runs.update_claim(s3, claim, status=runs.ERROR, error=f"{type(error).__name__}: {error}")
         raise
+    if not started:
+        # An adopted job may have ended already, its end event seen while the claim was not yet ``analyzing``
+        # (nothing finished it then): finish it now, or nobody will.
+        ended = _describe(sagemaker, name)
+        if ended is not None:
+            return _finish(ended, settings, s3=s3, publisher=publisher, metrics=metrics, now=now)
     return RunResult(
         status=runs.ANALYZING,
         reports_uri=folder.uri,
@@ -256,6 +264,14 @@ def finish_run(
     ended = _describe(sagemaker, name)
     if ended is None:
         return None
+    return _finish(ended, settings, s3=s3, publisher=publisher, metrics=metrics, now=now)
+
+
+def _finish(
+    ended: _Ended, settings: Settings, *, s3: Any, publisher: MetricPublisher, metrics: RunMetrics, now: datetime
+) -> RunResult:
+    """The end of ``ended``'s run, published once: only a claim ``analyzing`` that job moves on."""
+    name = ended.name
     location = ended.folder.child(runs.RUN_FILE)
     current = get_json(s3, location)
     record, etag = current if current is not None else ({}, "")
@@ -379,7 +395,8 @@ def _describe(sagemaker: Any, name: str) -> _Ended | None:
     return _Ended(name, str(status), str(description.get("FailureReason", "")), S3Location.parse(uris[0]))
 
 
-def _start_or_adopt(sagemaker: Any, job: dict[str, Any]) -> None:
+def _start_or_adopt(sagemaker: Any, job: dict[str, Any]) -> bool:
+    """Start the job; False when it exists already (adopted)."""
     try:
         sagemaker.create_processing_job(**job)
     except ClientError as error:
@@ -387,6 +404,8 @@ def _start_or_adopt(sagemaker: Any, job: dict[str, Any]) -> None:
         # an earlier attempt at this folder, since the name is the folder's.
         if error.response.get("Error", {}).get("Code") != "ResourceInUse":
             raise
+        return False
+    return True
 
 
 def _baseline_input(name: str, location: S3Location, local_path: str) -> dict[str, Any]:

@@ -327,6 +327,7 @@ def test_a_retry_after_an_error_adopts_the_job_an_earlier_attempt_started(
         invoke(EVENT)
     assert aws.json(f"{REPORTS}/run.json")["status"] == "error"
     sagemaker.will_create(error="ResourceInUse")
+    sagemaker.will_describe(sagemaker.created[0], "InProgress")
 
     result = invoke(EVENT, request_id="request-2")
 
@@ -335,6 +336,30 @@ def test_a_retry_after_an_error_adopts_the_job_an_earlier_attempt_started(
     assert first == second  # the same name: the job of the hour
     run = aws.json(f"{REPORTS}/run.json")
     assert (run["status"], run["job_name"], run["attempt_id"]) == ("analyzing", first["ProcessingJobName"], "request-2")
+
+
+def test_an_adopted_job_that_already_ended_is_finished_by_the_retry(
+    aws: Aws, sagemaker: SageMaker, steady_hour: dict[str, bytes], output: Callable[[], Output], tmp_path: Path
+) -> None:
+    """Its end event came while the claim was 'error' (nothing to finish then); the retry that adopts it publishes."""
+    aws.capture(steady_hour)
+    sagemaker.will_create(error="ThrottlingException")
+    with pytest.raises(Exception, match="ThrottlingException"):
+        invoke(EVENT)
+    (job,) = sagemaker.created
+    run_the_job(aws, job, tmp_path)
+    sagemaker.will_describe(job, "Completed")
+    early = invoke(job_event(job["ProcessingJobName"], "Completed"), request_id="request-2")
+    assert early["status"] == "duplicate"
+    assert output().values() == {}
+    sagemaker.will_create(error="ResourceInUse")
+    sagemaker.will_describe(job, "Completed")
+
+    result = invoke(EVENT, request_id="request-3")
+
+    assert result["status"] == "completed" and result["analyzed_records"] == 3600
+    assert output().values()["ViolationPercentage"] == 0
+    assert aws.json(f"{REPORTS}/run.json")["status"] == "completed"
 
 
 def test_events_of_other_jobs_are_ignored(aws: Aws, sagemaker: SageMaker, output: Callable[[], Output]) -> None:
