@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import shutil
 from collections.abc import Iterator
 
 import botocore.loaders
@@ -14,8 +15,17 @@ from tests import lint
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Lint each stage in the background as soon as it is synthesized only when the lint gate will read the
-    findings: a run of a few tests then spends no CPU on linting, and does not wait for it at exit."""
+    findings, and start Spark only when its tests run: a run of a few tests then spends no CPU on either, and does
+    not wait for them at exit."""
     lint.gate_selected = any("lint_findings" in getattr(item, "fixturenames", ()) for item in items)
+    if shutil.which("java") and any(item.nodeid.startswith(SPARK_TESTS) for item in items):
+        from tests.drift_engine.test_spark import start_in_background
+
+        start_in_background()
+
+
+#: The Spark runner's tests: their session starts in the background as soon as they are known to run.
+SPARK_TESTS = "tests/drift_engine/test_spark.py::"
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -10,6 +10,7 @@ import io
 import json
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,6 @@ pytestmark = [
     pytest.mark.skipif(
         shutil.which("java") is None, reason="no JVM: the Spark runner's tests need java on PATH (PySpark local mode)"
     ),
-    # pyspark 3.5's own version checks (pyspark/sql/pandas/utils.py) use distutils' LooseVersion.
-    pytest.mark.filterwarnings("ignore:distutils Version classes are deprecated:DeprecationWarning"),
 ]
 
 BASELINE_CSV = REPO_ROOT / "demo" / "data" / "baseline.csv"
@@ -38,25 +37,44 @@ HOUR = datetime(2024, 6, 11, 10, tzinfo=UTC)
 RANK_ERROR = kll_doubles_sketch.get_normalized_rank_error(ANALYZER_SKETCH_SIZE, False)
 
 
+#: Local mode on two cores, input files split into small partitions (a 1 MiB file becomes several partial profiles).
+SPARK_CONFIG = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.files.maxPartitionBytes": "131072",
+    "spark.sql.files.openCostInBytes": "0",
+    "spark.default.parallelism": "2",
+    # A short-lived test JVM: the client compiler only and the serial collector start and warm up in a fraction of
+    # the CPU the server defaults take (their gains come after minutes, never in a test).
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto",
+}
+_starting: Future[Any] | None = None
+
+
+def start_in_background() -> None:
+    """Start the module's session while other modules' tests run (tests/conftest.py calls this after collection
+    when any test here is selected): the JVM's start and the first job's warm-up (the Python workers importing the
+    engine) are seconds of a second core, spent in the JVM and the workers while this process only waits."""
+    global _starting
+    if _starting is None:
+        _starting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spark-start").submit(_started_session)
+
+
+def _started_session() -> Any:
+    from drift_engine import spark as runner
+
+    session = runner.spark_session("local[2]", SPARK_CONFIG)
+    session.sparkContext.setLogLevel("ERROR")
+    # The warm-up is a real job of the runner (the smallest dataset here), not a stand-in.
+    runner.build_baseline(session, [str(SDK_DATA_QUALITY / "baseline_dataset.csv")], dataset_format="csv", header=False)
+    return session
+
+
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
-    from drift_engine.spark import spark_session
-
-    session = spark_session(
-        "local[2]",
-        {
-            "spark.ui.enabled": "false",
-            "spark.ui.showConsoleProgress": "false",
-            # Small partitions: a 1 MiB file becomes several partial profiles.
-            "spark.sql.files.maxPartitionBytes": "131072",
-            "spark.sql.files.openCostInBytes": "0",
-            "spark.default.parallelism": "2",
-            # A short-lived test JVM: the client compiler only and the serial collector start and warm up in a
-            # fraction of the CPU the server defaults take (their gains come after minutes, never in a test).
-            "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto",
-        },
-    )
-    session.sparkContext.setLogLevel("ERROR")
+    start_in_background()  # a no-op when the run already started it
+    assert _starting is not None
+    session = _starting.result(timeout=600)
     yield session
     session.stop()
 
