@@ -11,6 +11,7 @@ import sys
 
 from aws_cdk import App
 
+from cdk_constructs.fleet_dashboard import DashboardTooLargeError
 from cdk_constructs.lambda_package import BundlingError
 from settings import SettingsError, load_settings, overrides_from_context
 from stacks import build_stacks
@@ -29,9 +30,10 @@ def main() -> None:
             overrides=overrides_from_context(app.node.get_all_context()),
         )
         build_stacks(app, settings)
-    except (SettingsError, BundlingError) as error:
-        # One line for a person, no traceback: the message names the setting, the value and what is allowed, or
-        # the function whose packages could not be installed and why.
+    except (SettingsError, DashboardTooLargeError, BundlingError) as error:
+        # One line for a person, no traceback: the message names the setting, the value and what is allowed (or,
+        # for a fleet too large for one dashboard, how many endpoints need how many widgets), or the function whose
+        # packages could not be installed and why.
         sys.exit(f"error: {error}")
     app.synth()
 

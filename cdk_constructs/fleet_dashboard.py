@@ -26,6 +26,11 @@ def row_widgets(member: FleetMember) -> int:
     return ROW_WIDGETS + (1 if member.run_health else 0)
 
 
+class DashboardTooLargeError(ValueError):
+    """The stage's endpoints need more widgets than one CloudWatch dashboard holds: app.py prints it as one line,
+    like a bad setting, since the fix is in the settings (fewer endpoints per stage, or fewer monitored features)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class FleetMember:
     """What the dashboard shows of one endpoint, all of it literal names (no reference to another stack).
@@ -66,9 +71,9 @@ class FleetDashboard(Construct):
             + sum(row_widgets(member) for member in members)
         )
         if widgets > WIDGETS_PER_DASHBOARD:  # checked first: nothing is built for a dashboard CloudWatch refuses
-            raise ValueError(
-                f"members: {len(members)} endpoints need {widgets} widgets; a CloudWatch dashboard holds at most "
-                f"{WIDGETS_PER_DASHBOARD}"
+            raise DashboardTooLargeError(
+                f"setting endpoints: {len(members)} endpoints need {widgets} widgets on the fleet dashboard; a "
+                f"CloudWatch dashboard holds at most {WIDGETS_PER_DASHBOARD}: split the endpoints over two stages"
             )
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.days(1))
         alarms = [

@@ -9,7 +9,13 @@ from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
 
 from cdk_constructs.drift_metrics import DataQualityMetrics, ViolationMetrics
-from cdk_constructs.fleet_dashboard import ROW_WIDGETS, FleetDashboard, FleetMember, _endpoint_row
+from cdk_constructs.fleet_dashboard import (
+    ROW_WIDGETS,
+    DashboardTooLargeError,
+    FleetDashboard,
+    FleetMember,
+    _endpoint_row,
+)
 
 
 def members(count: int, alarms_each: int = 3) -> list[FleetMember]:
@@ -46,5 +52,26 @@ def test_alarms_are_split_into_widgets_of_at_most_100() -> None:
 
 
 def test_more_widgets_than_a_dashboard_holds_is_refused() -> None:
-    with pytest.raises(ValueError, match="170 endpoints need 520 widgets; a CloudWatch dashboard holds at most 500"):
+    with pytest.raises(
+        DashboardTooLargeError,
+        match="setting endpoints: 170 endpoints need 520 widgets on the fleet dashboard; a CloudWatch dashboard "
+        "holds at most 500",
+    ):
         widgets(170)  # 6 alarm widgets (510 alarms), 2 x 2 summary graphs (100 metrics each), 510 row widgets
+
+
+def test_the_app_prints_a_fleet_too_large_for_one_dashboard_as_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """app.py's own handling (building 170 endpoints' stacks to reach the real error would take minutes)."""
+    import app
+
+    def too_large(*_: object) -> None:
+        widgets(170)
+
+    monkeypatch.setattr(app, "build_stacks", too_large)
+    monkeypatch.setenv("CDK_CONTEXT_JSON", json.dumps({"stages": {"default": {}}}))
+    with pytest.raises(SystemExit) as stopped:
+        app.main()
+    assert str(stopped.value.code).startswith("error: setting endpoints: 170 endpoints need 520 widgets")
+    assert "\n" not in str(stopped.value.code)
