@@ -27,7 +27,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 from aws_lambda_powertools.metrics import Metrics
 
@@ -136,18 +136,25 @@ def reports_location(settings: Settings, request: RunRequest) -> S3Location:
     return settings.reports.child(settings.endpoint_name, request.run_name or settings.monitoring_schedule_name, hour)
 
 
-def run_analysis(
+class ClaimedHour(NamedTuple):
+    """An hour this attempt owns: its report folder, its window (as written in ``run.json``) and the claim."""
+
+    folder: S3Location
+    window: dict[str, str]
+    claim: runs.Claim
+
+
+def claim_hour(
     request: RunRequest,
     settings: Settings,
     *,
     s3: Any,
-    publisher: MetricPublisher,
-    metrics: RunMetrics,
     attempt_id: str,
     now: datetime,
     deadline: datetime | None = None,
-) -> RunResult:
-    """Claim the hour, analyze it, write the reports, publish; see the module docstring for the end states."""
+) -> ClaimedHour | RunResult:
+    """Claim the request's report folder through ``run.json``, for either runtime: the claimed hour, or the
+    "duplicate" result when another attempt holds it (that attempt publishes; this one publishes nothing)."""
     folder = reports_location(settings, request)
     window = {"window_start": _iso(request.start), "window_end": _iso(request.end)}
     claim = runs.claim_run(
@@ -161,6 +168,25 @@ def run_analysis(
             window_end=window["window_end"],
             error=f"already claimed by attempt {claim.record.get('attempt_id')} ({claim.record.get('status')})",
         )
+    return ClaimedHour(folder, window, claim)
+
+
+def run_analysis(
+    request: RunRequest,
+    settings: Settings,
+    *,
+    s3: Any,
+    publisher: MetricPublisher,
+    metrics: RunMetrics,
+    attempt_id: str,
+    now: datetime,
+    deadline: datetime | None = None,
+) -> RunResult:
+    """Claim the hour, analyze it, write the reports, publish; see the module docstring for the end states."""
+    claimed = claim_hour(request, settings, s3=s3, attempt_id=attempt_id, now=now, deadline=deadline)
+    if isinstance(claimed, RunResult):
+        return claimed
+    folder, window, claim = claimed
     target = metric_target(settings, request)
     try:
         result, publish = _analyze(request, settings, s3, folder, window)

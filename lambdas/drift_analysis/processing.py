@@ -50,10 +50,10 @@ from .hourly import (
     RunResult,
     _final,
     _iso,
+    claim_hour,
     metric_target,
     publish_completed,
     publish_no_data,
-    reports_location,
 )
 
 __all__ = [
@@ -168,19 +168,10 @@ def start_run(
     deadline: datetime | None = None,
 ) -> RunResult:
     """Claim the hour and start its job (or end it as no-data or failed); see the module docstring."""
-    folder = reports_location(settings, request)
-    window = {"window_start": _iso(request.start), "window_end": _iso(request.end)}
-    claim = runs.claim_run(
-        s3, folder.child(runs.RUN_FILE), attempt_id=attempt_id, window=window, now=now, deadline=deadline
-    )
-    if not claim.owned:
-        return RunResult(
-            status="duplicate",
-            reports_uri=folder.uri,
-            window_start=window["window_start"],
-            window_end=window["window_end"],
-            error=f"already claimed by attempt {claim.record.get('attempt_id')} ({claim.record.get('status')})",
-        )
+    claimed = claim_hour(request, settings, s3=s3, attempt_id=attempt_id, now=now, deadline=deadline)
+    if isinstance(claimed, RunResult):
+        return claimed
+    folder, window, claim = claimed
     target = metric_target(settings, request)
     try:
         try:
