@@ -82,7 +82,6 @@ _FALSE = pa.scalar(False, pa.bool_())
 _EMPTY = pa.scalar("", pa.string())
 _CSV = pa.scalar("CSV", pa.string())
 _COMMA = pa.scalar(",", pa.string())
-_NULL_TEXT = pa.scalar(None, pa.string())
 _ONE = pa.scalar(1, pa.int32())
 _ZERO = pa.scalar(0, pa.int32())
 
@@ -289,10 +288,18 @@ def _columnar_pieces(
 ) -> Iterator[pa.RecordBatch]:
     capture = batch.column("captureData")
     payloads = {side: pc.struct_field(capture, side) for side in ("endpointInput", "endpointOutput")}
-    inputs = _csv_line(payloads["endpointInput"])
+    inputs, input_csv = _csv_text(payloads["endpointInput"])
+    outputs, output_csv = _csv_text(payloads["endpointOutput"])
     output_present = pc.is_valid(pc.struct_field(payloads["endpointOutput"], "data"))
-    outputs = _csv_line(payloads["endpointOutput"])
-    fast = pc.and_kleene(pc.is_valid(inputs), pc.or_kleene(pc.invert(output_present), pc.is_valid(outputs)))
+    first, second = (outputs, inputs) if options.output_columns_position == "START" else (inputs, outputs)
+    lines = pc.binary_join_element_wise(first, second, _COMMA)
+    if _true_count(output_present) < len(output_present):
+        lines = pc.if_else(output_present, lines, inputs)
+    # Read column-wise: CSV on each side, and one line of unquoted CSV once joined (so on each side).
+    fast = pc.and_kleene(
+        pc.and_kleene(input_csv, pc.or_kleene(pc.invert(output_present), output_csv)),
+        pc.invert(pc.match_substring_regex(lines, r"[\r\n\"]")),
+    )
     times = pc.struct_field(batch.column("eventMetadata"), "inferenceTime")
     if options.start is not None or options.end is not None:
         moments = pc.strptime(times, format="%Y-%m-%dT%H:%M:%SZ", unit="us", error_is_null=True)
@@ -319,9 +326,7 @@ def _columnar_pieces(
     if not fast_count:
         return
     counts.records += fast_count
-    inputs, outputs, output_present = inputs.filter(fast), outputs.filter(fast), output_present.filter(fast)
-    first, second = (outputs, inputs) if options.output_columns_position == "START" else (inputs, outputs)
-    lines = pc.if_else(output_present, pc.binary_join_element_wise(first, second, _COMMA), inputs)
+    lines = lines.filter(fast)
     fields = pc.add(pc.count_substring(lines, ","), _ONE)
     for width in pc.unique(fields).to_pylist():
         group = lines.filter(pc.equal(fields, pa.scalar(width, fields.type))) if width is not None else None
@@ -334,20 +339,17 @@ def _columnar_pieces(
         yield from _parse_csv_lines(group, names)
 
 
-def _csv_line(payload: pa.Array) -> pa.Array:
-    """The payload's text where it is one line of unquoted CSV (a trailing newline allowed), else null."""
-    data = pc.struct_field(payload, "data")
-    encoding = pc.struct_field(payload, "encoding")
-    content_type = pc.utf8_lower(pc.fill_null(pc.struct_field(payload, "observedContentType"), _EMPTY))
-    text = pc.utf8_rtrim(data, characters="\r\n")
-    plain = pc.and_kleene(
-        pc.and_kleene(pc.equal(encoding, _CSV), pc.match_substring(content_type, "csv")),
-        pc.and_kleene(
-            pc.invert(pc.match_substring_regex(text, r"[\r\n\"]")),
-            pc.greater(pc.utf8_length(text), _ZERO),
-        ),
+def _csv_text(payload: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """The payload's text without its trailing newlines, and whether it is CSV text: encoded ``CSV``, of a CSV
+    content type, not empty (whether it is one line of unquoted CSV is for the caller to see)."""
+    text = pc.utf8_rtrim(pc.struct_field(payload, "data"), characters="\r\n")
+    # ASCII lowering finds "csv" wherever Unicode lowering does: no other character lowers to c, s or v.
+    content_type = pc.ascii_lower(pc.fill_null(pc.struct_field(payload, "observedContentType"), _EMPTY))
+    csv_text = pc.and_kleene(
+        pc.and_kleene(pc.equal(pc.struct_field(payload, "encoding"), _CSV), pc.match_substring(content_type, "csv")),
+        pc.greater(pc.utf8_length(text), _ZERO),
     )
-    return pc.if_else(pc.fill_null(plain, _FALSE), text, _NULL_TEXT)
+    return text, pc.fill_null(csv_text, _FALSE)
 
 
 def _parse_csv_lines(lines: pa.Array, names: list[str]) -> Iterator[pa.RecordBatch]:
