@@ -65,7 +65,7 @@ diff: setup
 # Recompile the locks (every package pinned with its hashes, nothing left to resolve at build time) after a change
 # to a requirements.in, with uv (pinned in requirements-dev.txt), constrained to the versions installed here: what
 # the tests run is what the images and zips ship. Each lock is for its Lambda platform: x86_64 manylinux and the
-# runtime's Python (the baseline image's FROM line; the violation-metric function's runtime).
+# runtime's Python (the baseline and engine images' FROM lines; the violation-metric function's runtime).
 UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --custom-compile-command "make lock" \
 	--constraint $(VENV)/tested-versions.txt
 lock: setup
@@ -74,6 +74,8 @@ lock: setup
 		lambdas/baseline/requirements.in -o lambdas/baseline/requirements.txt
 	$(UV_COMPILE) --python-platform x86_64-manylinux_2_28 --python-version 3.14 \
 		lambdas/violation_metric/requirements.in -o lambdas/violation_metric/requirements.txt
+	$(UV_COMPILE) --python-platform x86_64-manylinux_2_34 --python-version 3.13 \
+		drift_engine/image-requirements.in -o drift_engine/image-requirements.txt
 
 # Every locked package resolves to a wheel for its Lambda platform (downloads them; needs PyPI).
 .PHONY: check-image-wheels

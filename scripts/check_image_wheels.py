@@ -142,7 +142,8 @@ def function_python_version(construct_module: Path) -> str:
 
 
 def default_locks() -> list[Lock]:
-    """The locks that ship: the baseline image's (its Dockerfile's Python) and the violation-metric function's."""
+    """The locks that ship: the baseline and engine images' (their Dockerfiles' Python) and the violation-metric
+    function's."""
     return [
         Lock(
             REPO_ROOT / "lambdas" / "baseline" / "requirements.txt",
@@ -151,6 +152,10 @@ def default_locks() -> list[Lock]:
         Lock(
             REPO_ROOT / "lambdas" / "violation_metric" / "requirements.txt",
             function_python_version(REPO_ROOT / "cdk_constructs" / "violation_metric.py"),
+        ),
+        Lock(
+            REPO_ROOT / "drift_engine" / "image-requirements.txt",
+            image_python_version(REPO_ROOT / "drift_engine" / "Dockerfile"),
         ),
     ]
 

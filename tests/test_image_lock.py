@@ -17,7 +17,12 @@ from check_image_wheels import CheckError, Lock, normalized
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "lambdas" / "baseline"
-LOCKS = [BASELINE / "requirements.txt", ROOT / "lambdas" / "violation_metric" / "requirements.txt"]
+ENGINE = ROOT / "drift_engine"
+LOCKS = [
+    BASELINE / "requirements.txt",
+    ROOT / "lambdas" / "violation_metric" / "requirements.txt",
+    ENGINE / "image-requirements.txt",
+]
 
 
 def installed_version(name: str) -> str | None:
@@ -54,18 +59,30 @@ def test_the_baseline_image_runs_the_sdk_stack_the_baseline_tests_run() -> None:
         assert pins.get(name) == installed_version(name), name
 
 
-def test_the_image_installs_exactly_the_lock() -> None:
-    dockerfile = (BASELINE / "Dockerfile").read_text(encoding="utf-8")
+@pytest.mark.parametrize(
+    ("image", "lock_in_context"),
+    [(BASELINE, "requirements.txt"), (ENGINE, "drift_engine/image-requirements.txt")],
+    ids=["baseline", "drift_engine"],
+)
+def test_the_image_installs_exactly_the_lock(image: Path, lock_in_context: str) -> None:
+    dockerfile = (image / "Dockerfile").read_text(encoding="utf-8")
+    assert f"COPY {lock_in_context} /tmp/requirements.txt\n" in dockerfile
+    assert len(re.findall(r"\bpip install\b", dockerfile)) == 1, "one install, of the lock only"
     install = re.search(r"RUN pip install (.*?)(?<!\\)\n", dockerfile, re.DOTALL)
     assert install is not None
     for option in ("--no-deps", "--require-hashes", "--only-binary=:all:", "--requirement /tmp/requirements.txt"):
         assert option in install.group(1)
 
 
-def test_the_baseline_lock_is_compiled_for_the_images_python() -> None:
-    image_python = check_image_wheels.image_python_version(BASELINE / "Dockerfile")
+@pytest.mark.parametrize(
+    ("image", "lock_input"),
+    [(BASELINE, "lambdas/baseline/requirements.in"), (ENGINE, "drift_engine/image-requirements.in")],
+    ids=["baseline", "drift_engine"],
+)
+def test_an_image_lock_is_compiled_for_the_images_python(image: Path, lock_input: str) -> None:
+    image_python = check_image_wheels.image_python_version(image / "Dockerfile")
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    compile_line = re.search(r"--python-version (\S+) \\\n\s+lambdas/baseline/requirements\.in", makefile)
+    compile_line = re.search(rf"--python-version (\S+) \\\n\s+{re.escape(lock_input)}", makefile)
     assert compile_line is not None
     assert compile_line.group(1) == image_python
 
