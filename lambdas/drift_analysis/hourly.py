@@ -107,6 +107,17 @@ class RunResult:
         return {key: value for key, value in asdict(self).items() if value is not None}
 
 
+def window_result(status: str, folder: S3Location, window: Mapping[str, str], **details: Any) -> RunResult:
+    """A run's result for its report folder and window (as ``run.json`` records them), with ``details``."""
+    return RunResult(
+        status=status,
+        reports_uri=folder.uri,
+        window_start=window["window_start"],
+        window_end=window["window_end"],
+        **details,
+    )
+
+
 def parse_request(event: Mapping[str, Any], *, window_hours: int = 1) -> RunRequest:
     """The window of a scheduled event (``scheduledTime``) or of a run now (``windowStart``/``windowEnd``).
 
@@ -161,11 +172,10 @@ def claim_hour(
         s3, folder.child(runs.RUN_FILE), attempt_id=attempt_id, window=window, now=now, deadline=deadline
     )
     if not claim.owned:
-        return RunResult(
-            status="duplicate",
-            reports_uri=folder.uri,
-            window_start=window["window_start"],
-            window_end=window["window_end"],
+        return window_result(
+            "duplicate",
+            folder,
+            window,
             error=f"already claimed by attempt {claim.record.get('attempt_id')} ({claim.record.get('status')})",
         )
     return ClaimedHour(folder, window, claim)
@@ -193,13 +203,7 @@ def run_analysis(
     except BaselineUnavailableError as error:
         claim = runs.update_claim(s3, claim, status=runs.PUBLISHING)
         publish_execution_failed(metrics, target)
-        result = RunResult(
-            status=runs.FAILED,
-            reports_uri=folder.uri,
-            window_start=window["window_start"],
-            window_end=window["window_end"],
-            error=str(error),
-        )
+        result = window_result(runs.FAILED, folder, window, error=str(error))
         runs.update_claim(s3, claim, **_final(result, now))
         return result
     except Exception as error:
@@ -230,13 +234,7 @@ def _analyze(
     objects = list_capture_objects(s3, settings.capture, settings.endpoint_name, start=request.start, end=request.end)
     profile = profile_capture_objects(s3, objects, options=options, domains=constraints.domains() or None)
     if profile.item_count == 0:
-        result = RunResult(
-            status=runs.NO_DATA,
-            reports_uri=folder.uri,
-            window_start=window["window_start"],
-            window_end=window["window_end"],
-            malformed_records=profile.malformed,
-        )
+        result = window_result(runs.NO_DATA, folder, window, malformed_records=profile.malformed)
 
         def no_data(publisher: MetricPublisher, metrics: RunMetrics, target: MetricTarget) -> None:
             publish_no_data(metrics, target, malformed=profile.malformed)
@@ -252,11 +250,10 @@ def _analyze(
         parse_violations(json.dumps(violations_document), source=folder.child(VIOLATIONS_FILE).uri),
         tuple(dict.fromkeys(feature.name for feature in constraints.features)),
     )
-    result = RunResult(
-        status=runs.COMPLETED,
-        reports_uri=folder.uri,
-        window_start=window["window_start"],
-        window_end=window["window_end"],
+    result = window_result(
+        runs.COMPLETED,
+        folder,
+        window,
         analyzed_records=profile.item_count,
         malformed_records=profile.malformed,
         violations=len(analysis.violations),

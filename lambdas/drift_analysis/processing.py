@@ -54,6 +54,7 @@ from .hourly import (
     metric_target,
     publish_completed,
     publish_no_data,
+    window_result,
 )
 
 __all__ = [
@@ -179,13 +180,7 @@ def start_run(
         except BaselineUnavailableError as error:
             claim = runs.update_claim(s3, claim, status=runs.PUBLISHING)
             publish_execution_failed(metrics, target)
-            result = RunResult(
-                status=runs.FAILED,
-                reports_uri=folder.uri,
-                window_start=window["window_start"],
-                window_end=window["window_end"],
-                error=str(error),
-            )
+            result = window_result(runs.FAILED, folder, window, error=str(error))
             runs.update_claim(s3, claim, **_final(result, now))
             return result
         objects = list_capture_objects(
@@ -194,12 +189,7 @@ def start_run(
         if not objects:
             claim = runs.update_claim(s3, claim, status=runs.PUBLISHING)
             publish_no_data(metrics, target, malformed=0)
-            result = RunResult(
-                status=runs.NO_DATA,
-                reports_uri=folder.uri,
-                window_start=window["window_start"],
-                window_end=window["window_end"],
-            )
+            result = window_result(runs.NO_DATA, folder, window)
             runs.update_claim(s3, claim, **_final(result, now))
             return result
         folders = sorted({f"s3://{item.bucket}/{item.key.rsplit('/', 1)[0]}/" for item in objects})
@@ -219,13 +209,7 @@ def start_run(
         ended = _describe(sagemaker, name)
         if ended is not None:
             return _finish(ended, settings, s3=s3, publisher=publisher, metrics=metrics, now=now)
-    return RunResult(
-        status=runs.ANALYZING,
-        reports_uri=folder.uri,
-        window_start=window["window_start"],
-        window_end=window["window_end"],
-        job_name=name,
-    )
+    return window_result(runs.ANALYZING, folder, window, job_name=name)
 
 
 @dataclass(frozen=True)
@@ -268,11 +252,10 @@ def _finish(
     record, etag = current if current is not None else ({}, "")
     window = {"window_start": str(record.get("window_start", "")), "window_end": str(record.get("window_end", ""))}
     if record.get("status") != runs.ANALYZING or record.get("job_name") != name:
-        return RunResult(
-            status="duplicate",
-            reports_uri=ended.folder.uri,
-            window_start=window["window_start"],
-            window_end=window["window_end"],
+        return window_result(
+            "duplicate",
+            ended.folder,
+            window,
             job_name=name,
             error=f"run.json is {record.get('status')!r} for job {record.get('job_name')!r}: nothing to finish",
         )
@@ -285,11 +268,10 @@ def _finish(
         processing_job_name=name,
     )
     if ended.status != "Completed":
-        result = RunResult(
-            status=runs.FAILED,
-            reports_uri=ended.folder.uri,
-            window_start=window["window_start"],
-            window_end=window["window_end"],
+        result = window_result(
+            runs.FAILED,
+            ended.folder,
+            window,
             job_name=name,
             error=f"processing job {name} {ended.status}: {ended.failure_reason or 'no FailureReason'}",
         )
@@ -305,33 +287,26 @@ def _finish(
         violations = parse_violations(json.dumps(_read_json(s3, violations_location)), source=violations_location.uri)
         _, constraints = read_baseline(s3, settings.baseline_statistics, settings.baseline_constraints)
     except (ValueError, ViolationReportError, BaselineUnavailableError) as error:
-        result = RunResult(
-            status=runs.FAILED,
-            reports_uri=ended.folder.uri,
-            window_start=window["window_start"],
-            window_end=window["window_end"],
+        result = window_result(
+            runs.FAILED,
+            ended.folder,
+            window,
             job_name=name,
             error=f"processing job {name} Completed, but its reports are unusable: {error}",
         )
         return _publish_once(s3, claim, result, lambda: publish_execution_failed(metrics, target), now)
     if summary.analyzed_records == 0:
-        result = RunResult(
-            status=runs.NO_DATA,
-            reports_uri=ended.folder.uri,
-            window_start=window["window_start"],
-            window_end=window["window_end"],
-            job_name=name,
-            malformed_records=summary.malformed_records,
+        result = window_result(
+            runs.NO_DATA, ended.folder, window, job_name=name, malformed_records=summary.malformed_records
         )
         return _publish_once(
             s3, claim, result, lambda: publish_no_data(metrics, target, malformed=summary.malformed_records), now
         )
     violation_summary = summarize(violations, tuple(dict.fromkeys(feature.name for feature in constraints.features)))
-    result = RunResult(
-        status=runs.COMPLETED,
-        reports_uri=ended.folder.uri,
-        window_start=window["window_start"],
-        window_end=window["window_end"],
+    result = window_result(
+        runs.COMPLETED,
+        ended.folder,
+        window,
         job_name=name,
         analyzed_records=summary.analyzed_records,
         malformed_records=summary.malformed_records,
