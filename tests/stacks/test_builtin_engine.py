@@ -167,6 +167,20 @@ def joined_text(value: Any) -> str:
     return "<" + str(next(iter(value))) + ">"
 
 
+def s3_access(statements: list[dict[str, Any]]) -> tuple[set[str], list[str], list[str]]:
+    """What IAM statements grant on S3, as text: the object ARNs read, the object ARNs of the one statement that
+    writes, and the listable prefixes (sorted)."""
+    reads = {joined_text(r) for s in statements if s["Action"] == "s3:GetObject" for r in as_list(s["Resource"])}
+    (write,) = [s for s in statements if s["Action"] == "s3:PutObject"]
+    listed = sorted(
+        prefix
+        for s in statements
+        if s["Action"] == "s3:ListBucket"
+        for prefix in s["Condition"]["StringLike"]["s3:prefix"]
+    )
+    return reads, [joined_text(r) for r in as_list(write["Resource"])], listed
+
+
 def test_builtin_mode_builds_no_model_monitor_resource(monitoring: dict[str, Any]) -> None:
     types = {resource["Type"] for resource in monitoring["Resources"].values()}
     assert not {t for t in types if t.startswith("AWS::SageMaker::")}
@@ -243,22 +257,13 @@ def test_the_function_role_reads_capture_and_baseline_writes_reports_and_puts_dr
         "cloudwatch:PutMetricData",
         "sqs:SendMessage",
     }
-    reads = {joined_text(r) for s in statements if s["Action"] == "s3:GetObject" for r in as_list(s["Resource"])}
+    reads, writes, listed = s3_access(statements)
     assert reads == {
         "arn:<Ref>:s3:::<Fn::ImportValue>/datacapture/model-monitor-builtin/*",
         "arn:<Ref>:s3:::<Fn::ImportValue>/baseline/*",
         "arn:<Ref>:s3:::<Fn::ImportValue>/monitoring-reports/model-monitor-builtin/*",
     }
-    (write,) = [s for s in statements if s["Action"] == "s3:PutObject"]
-    assert [joined_text(r) for r in as_list(write["Resource"])] == [
-        "arn:<Ref>:s3:::<Fn::ImportValue>/monitoring-reports/model-monitor-builtin/*"
-    ]
-    listed = sorted(
-        prefix
-        for s in statements
-        if s["Action"] == "s3:ListBucket"
-        for prefix in s["Condition"]["StringLike"]["s3:prefix"]
-    )
+    assert writes == ["arn:<Ref>:s3:::<Fn::ImportValue>/monitoring-reports/model-monitor-builtin/*"]
     assert listed == [
         "baseline/",
         "baseline/*",
