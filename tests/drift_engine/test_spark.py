@@ -1,9 +1,15 @@
 """The Spark runner (PySpark, local mode) gives the one-machine runner's result.
 
-One session for the module (starting one costs about ten seconds), two cores, and input files split into many
-small partitions so the partial profiles and the tree merge really run. Counts, types, sums, extremes and
+One session for the module (starting one costs about ten seconds), two cores, and inputs split into several
+partitions so the partial profiles and the tree merge really run. Counts, types, sums, extremes and
 means must be identical; standard deviations agree to rounding; KLL-derived numbers (bucket counts, drift
 distances) agree within the sketch's rank error (and exactly below k = 2048 values, where the sketch is exact).
+
+Every job is one the runner really does, and no two tests run the same one: the session's warm-up job is the
+headerless baseline, and one analysis serves both the comparison with the one-machine runner and the Processing
+job's arguments. Each Spark task costs its Python worker about 0.15 CPU s before any work on Python 3.11 (the
+worker's ``importlib.invalidate_caches()`` re-reads the directories of the Spark jar and ``pyspark.zip`` on
+``sys.path``, eagerly until 3.12), so partitions are as few as still exercise the merge.
 """
 
 import io
@@ -20,7 +26,7 @@ import pytest
 from datasketches import kll_doubles_sketch
 
 from demo.generate_demo import draw_feature_rows, format_csv_row
-from drift_engine import CaptureOptions, build_baseline, parse_constraints, parse_statistics, run_analysis
+from drift_engine import build_baseline
 from drift_engine.kll import ANALYZER_SKETCH_SIZE
 
 from .conftest import REPO_ROOT, SDK_DATA_QUALITY, capture_line, write_capture_files
@@ -37,18 +43,21 @@ HOUR = datetime(2024, 6, 11, 10, tzinfo=UTC)
 RANK_ERROR = kll_doubles_sketch.get_normalized_rank_error(ANALYZER_SKETCH_SIZE, False)
 
 
-#: Local mode on two cores, input files split into small partitions (a 1 MiB file becomes several partial profiles).
+#: Local mode on two cores, inputs split into partitions of at most 512 KiB (the 1.5 MiB capture becomes four
+#: partial profiles; the large-baseline test splits its file smaller).
 SPARK_CONFIG = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
-    "spark.sql.files.maxPartitionBytes": "131072",
+    "spark.sql.files.maxPartitionBytes": "524288",
     "spark.sql.files.openCostInBytes": "0",
     "spark.default.parallelism": "2",
     # A short-lived test JVM: the client compiler only and the serial collector start and warm up in a fraction of
     # the CPU the server defaults take (their gains come after minutes, never in a test).
     "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto",
 }
-_starting: Future[Any] | None = None
+#: The headerless dataset the session's warm-up job profiles, which its test then checks.
+HEADERLESS_BASELINE = SDK_DATA_QUALITY / "baseline_dataset.csv"
+_starting: Future[tuple[Any, Any]] | None = None
 
 
 def start_in_background() -> None:
@@ -60,23 +69,27 @@ def start_in_background() -> None:
         _starting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spark-start").submit(_started_session)
 
 
-def _started_session() -> Any:
+def _started_session() -> tuple[Any, Any]:
+    """The session and its warm-up job: a test's real job (the smallest dataset here), whose result it checks."""
     from drift_engine import spark as runner
 
     session = runner.spark_session("local[2]", SPARK_CONFIG)
     session.sparkContext.setLogLevel("ERROR")
-    # The warm-up is a real job of the runner (the smallest dataset here), not a stand-in.
-    runner.build_baseline(session, [str(SDK_DATA_QUALITY / "baseline_dataset.csv")], dataset_format="csv", header=False)
-    return session
+    return session, runner.build_baseline(session, [str(HEADERLESS_BASELINE)], dataset_format="csv", header=False)
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
+def started() -> Iterator[tuple[Any, Any]]:
     start_in_background()  # a no-op when the run already started it
     assert _starting is not None
-    session = _starting.result(timeout=600)
-    yield session
+    session, warm_up = _starting.result(timeout=600)
+    yield session, warm_up
     session.stop()
+
+
+@pytest.fixture(scope="module")
+def spark(started: tuple[Any, Any]) -> Any:
+    return started[0]
 
 
 def _assert_same_statistics(spark_document: dict[str, Any], local_document: dict[str, Any], *, exact: bool) -> None:
@@ -104,19 +117,16 @@ def _assert_same_statistics(spark_document: dict[str, Any], local_document: dict
             assert abs(bucket["count"] - reference["count"]) <= tolerance, theirs["name"]
 
 
-def test_a_headerless_baseline_on_spark_equals_the_one_machine_baseline(spark: Any) -> None:
-    from drift_engine import spark as runner
-
-    dataset = SDK_DATA_QUALITY / "baseline_dataset.csv"
-    local = build_baseline([dataset], dataset_format="csv", header=False, workers=1)
-    distributed = runner.build_baseline(spark, [str(dataset)], dataset_format="csv", header=False)
+def test_a_headerless_baseline_on_spark_equals_the_one_machine_baseline(started: tuple[Any, Any]) -> None:
+    local = build_baseline([HEADERLESS_BASELINE], dataset_format="csv", header=False, workers=1)
+    distributed = started[1]  # the session's warm-up job
     assert distributed.profile.item_count == 100
     _assert_same_statistics(distributed.statistics, local.statistics, exact=True)
     assert distributed.constraints == local.constraints
 
 
 def test_a_large_baseline_split_in_partitions_is_within_the_sketch_error(spark: Any, tmp_path: Path) -> None:
-    """20,000 rows (a 600 KiB file, 5 partitions): past k, so the sketches compact differently."""
+    """20,000 rows (a 600 KiB file, 5 partitions of 128 KiB): past k, so the sketches compact differently."""
     from drift_engine import spark as runner
 
     rng = np.random.default_rng(11)
@@ -124,8 +134,12 @@ def test_a_large_baseline_split_in_partitions_is_within_the_sketch_error(spark: 
     dataset = tmp_path / "train.csv"
     dataset.write_text("\n".join(rows) + "\n", encoding="ascii")
     local = build_baseline([dataset], dataset_format="csv", header=False, workers=1)
-    distributed = runner.build_baseline(spark, [str(dataset)], dataset_format="csv", header=False)
-    assert spark.read.csv(str(dataset)).rdd.getNumPartitions() >= 4
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "131072")
+    try:
+        distributed = runner.build_baseline(spark, [str(dataset)], dataset_format="csv", header=False)
+        assert spark.read.csv(str(dataset)).rdd.getNumPartitions() >= 4
+    finally:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", SPARK_CONFIG["spark.sql.files.maxPartitionBytes"])
     _assert_same_statistics(distributed.statistics, local.statistics, exact=False)
     assert distributed.constraints == local.constraints
 
@@ -160,52 +174,27 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return capture
 
 
-def test_an_analysis_on_spark_equals_the_one_machine_analysis(spark: Any, capture: Path) -> None:
-    from drift_engine import spark as runner
-
-    baseline = build_baseline([BASELINE_CSV], dataset_format="csv", header=True, workers=1)
-    statistics = parse_statistics(json.dumps(baseline.statistics).encode())
-    constraints = parse_constraints(json.dumps(baseline.constraints).encode())
-    options = CaptureOptions(
-        baseline_columns=[feature.name for feature in constraints.features], start=HOUR, end=HOUR + timedelta(hours=1)
-    )
-    files = sorted(capture.rglob("*.jsonl"))
-    local = run_analysis(files, baseline=statistics, constraints=constraints, options=options, workers=1)
-    distributed = runner.run_analysis(
-        spark, [str(capture)], baseline=statistics, constraints=constraints, options=options
-    )
-
-    assert distributed.statistics["dataset"]["item_count"] == local.statistics["dataset"]["item_count"] == 3600
-    assert distributed.malformed_records == local.malformed_records == 1
-    assert distributed.records_outside_window == local.records_outside_window > 0
-    _assert_same_statistics(distributed.statistics, local.statistics, exact=False)
-    assert {(v.feature_name, v.constraint_check_type) for v in distributed.violations} == {
-        (v.feature_name, v.constraint_check_type) for v in local.violations
-    }
-    assert distributed.distances.keys() == local.distances.keys()
-    for feature, distance in local.distances.items():
-        assert distributed.distances[feature] == pytest.approx(distance, abs=2 * RANK_ERROR), feature
-
-
-def test_the_spark_entry_point_writes_the_three_files(spark: Any, capture: Path, tmp_path: Path) -> None:
+def test_the_spark_entry_point_writes_a_baseline_equal_to_the_one_machine_one(spark: Any, tmp_path: Path) -> None:
+    """``baseline`` through the entry point (its ``analyze`` runs in the Processing-job test below)."""
     from drift_engine.spark import main
 
-    baseline, execution = tmp_path / "baseline", tmp_path / "execution"
-    argv = ["baseline", "--dataset", str(BASELINE_CSV), "--format", "csv", "--header", "--out", str(baseline)]
+    argv = ["baseline", "--dataset", str(BASELINE_CSV), "--format", "csv", "--header", "--out", str(tmp_path)]
     assert main(argv, stdout=io.StringIO()) == 0
-    out = io.StringIO()
-    assert main(["analyze", "--capture", str(capture), "--baseline", str(baseline), "--out", str(execution),
-                 "--start", "2024-06-11T10:00:00Z", "--end", "2024-06-11T11:00:00Z"], stdout=out) == 0  # fmt: skip
-    violations = json.loads((execution / "constraint_violations.json").read_text())["violations"]
-    assert {v["constraint_check_type"] for v in violations} >= {"data_type_check", "baseline_drift_check"}
-    assert json.loads((execution / "statistics.json").read_text())["dataset"]["item_count"] == 3600
-    assert (baseline / "constraints.json").is_file()
+    local = build_baseline([BASELINE_CSV], dataset_format="csv", header=True, workers=1)
+    statistics = json.loads((tmp_path / "statistics.json").read_text(encoding="utf-8"))
+    _assert_same_statistics(statistics, local.statistics, exact=True)
+    assert json.loads((tmp_path / "constraints.json").read_text(encoding="utf-8")) == local.constraints
 
 
-def test_the_processing_job_s_arguments_run_on_spark(spark: Any, capture: Path, tmp_path: Path) -> None:
+def test_the_processing_job_s_analysis_on_spark_equals_the_one_machine_analysis(
+    spark: Any, capture: Path, tmp_path: Path
+) -> None:
     """``builtin_runtime: processing``: the entry point the hourly function gives each job, run by spark-submit's
     script in the image (``drift_engine.spark.main``), writes the reports and the summary the function publishes
-    from, equal to the one-machine runner's on the same arguments. Container paths are mapped to local folders."""
+    from, equal to the one-machine runner's on the same arguments. Container paths are mapped to local folders.
+
+    The hour holds 3,600 records in four partitions, a malformed line and records of other hours: statistics,
+    violations and drift distances agree with the one-machine analysis within the sketch's rank error."""
     from drift_engine.cli import main as local_main
     from drift_engine.metrics import ANALYSIS_SUMMARY_FILE, parse_analysis_summary
     from drift_engine.s3 import S3Location
@@ -256,21 +245,45 @@ def test_the_processing_job_s_arguments_run_on_spark(spark: Any, capture: Path, 
             result.append(argument)
         return result
 
+    assert spark.read.option("recursiveFileLookup", "true").text(str(capture)).rdd.getNumPartitions() >= 3
     assert spark_main(arguments(tmp_path / "spark"), stdout=io.StringIO()) == 0
     assert local_main(arguments(tmp_path / "local"), stdout=io.StringIO(), stderr=io.StringIO()) == 0
 
-    summaries = [
-        parse_analysis_summary(json.loads((tmp_path / runner / ANALYSIS_SUMMARY_FILE).read_text()), source=runner)
-        for runner in ("spark", "local")
-    ]
-    assert (summaries[0].analyzed_records, summaries[0].malformed_records) == (3600, 1)
-    assert (summaries[0].analyzed_records, summaries[0].malformed_records) == (
-        summaries[1].analyzed_records,
-        summaries[1].malformed_records,
+    reports = {runner: tmp_path / runner for runner in ("spark", "local")}
+    documents = {
+        runner: {
+            name: json.loads((folder / name).read_text(encoding="utf-8"))
+            for name in ("statistics.json", "constraint_violations.json", ANALYSIS_SUMMARY_FILE)
+        }
+        for runner, folder in reports.items()
+    }
+    on_spark, local_run = documents["spark"], documents["local"]
+    assert on_spark["statistics.json"]["dataset"]["item_count"] == 3600
+    _assert_same_statistics(on_spark["statistics.json"], local_run["statistics.json"], exact=False)
+    violations = {
+        runner: {
+            (v["feature_name"], v["constraint_check_type"])
+            for v in document["constraint_violations.json"]["violations"]
+        }
+        for runner, document in documents.items()
+    }
+    assert violations["spark"] == violations["local"]
+    assert {check for _, check in violations["spark"]} >= {"data_type_check", "baseline_drift_check"}
+
+    summary, local_summary = (
+        parse_analysis_summary(documents[runner][ANALYSIS_SUMMARY_FILE], source=runner) for runner in ("spark", "local")
     )
-    on_spark = {metric.feature: metric for metric in summaries[0].feature_metrics}
-    for metric in summaries[1].feature_metrics:
-        assert on_spark[metric.feature].non_null == metric.non_null
+    assert (summary.analyzed_records, summary.malformed_records) == (3600, 1)
+    assert summary.records_outside_window == local_summary.records_outside_window > 0
+    assert (summary.analyzed_records, summary.malformed_records) == (
+        local_summary.analyzed_records,
+        local_summary.malformed_records,
+    )
+    spark_metrics = {metric.feature: metric for metric in summary.feature_metrics}
+    assert spark_metrics.keys() == {metric.feature for metric in local_summary.feature_metrics}
+    for metric in local_summary.feature_metrics:
+        assert spark_metrics[metric.feature].non_null == metric.non_null
         if metric.baseline_drift is not None:
-            assert on_spark[metric.feature].baseline_drift == pytest.approx(metric.baseline_drift, abs=2 * RANK_ERROR)
-    assert (tmp_path / "spark" / "constraint_violations.json").is_file()
+            assert spark_metrics[metric.feature].baseline_drift == pytest.approx(
+                metric.baseline_drift, abs=2 * RANK_ERROR
+            ), metric.feature
