@@ -10,22 +10,42 @@ import botocore.loaders
 import botocore.session
 import pytest
 
-from tests import lint
+from tests import lint, synth
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Lint each stage in the background as soon as it is synthesized only when the lint gate will read the
-    findings, and start Spark only when its tests run: a run of a few tests then spends no CPU on either, and does
-    not wait for them at exit."""
+    """Start what the selected tests will wait for in the background, then run those tests last.
+
+    - The lint gate selected (a full run): every app the modules declared is synthesized in the synth worker
+      (tests/synth.py), and each stage linted as soon as it is, in the lint pool.
+    - Spark's tests selected: their session starts.
+
+    A run of a few tests spends no CPU on either and does not wait for them at exit. The tests that read those
+    inputs then run after all the others (stable: each module's tests stay together and in order), so this
+    process runs the others on one core while the inputs are made on the other.
+    """
     lint.gate_selected = any("lint_findings" in getattr(item, "fixturenames", ()) for item in items)
+    waits_for = {"synths": lint.gate_selected, "spark": False}
+    if lint.gate_selected:
+        synth.prefetch()
     if shutil.which("java") and any(item.nodeid.startswith(SPARK_TESTS) for item in items):
         from tests.drift_engine.test_spark import start_in_background
 
         start_in_background()
+        waits_for["spark"] = True
+
+    def background_inputs(item: pytest.Item) -> int:
+        if waits_for["synths"] and item.nodeid.startswith(SYNTH_TESTS):
+            return 2
+        return 1 if waits_for["spark"] and item.nodeid.startswith(SPARK_TESTS) else 0
+
+    items.sort(key=background_inputs)
 
 
 #: The Spark runner's tests: their session starts in the background as soon as they are known to run.
 SPARK_TESTS = "tests/drift_engine/test_spark.py::"
+#: The tests of the stages' templates and of the constructs in them: in a full run, after the synth worker's start.
+SYNTH_TESTS = ("tests/stacks/", "tests/cdk_constructs/")
 
 
 @pytest.fixture(autouse=True, scope="session")

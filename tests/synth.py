@@ -1,27 +1,34 @@
-"""Synthesize each stage once per test run and share the result.
+"""Synthesize each stage once per test run, in a worker process, and share the result.
 
-Synthesis is the slow part of every CDK test (a jsii round trip per construct), so tests never build their own
-app for a whole stage: they ask ``synth_stage`` and get the cached cloud assembly, its templates and the stack
-objects. The synth runs the real ``build_stacks`` with cdk-nag attached, so a finding fails it here too, and with
+Synthesis is the slow part of every CDK test (a jsii round trip per construct, about 1.5 CPU s per stage, plus
+the jsii kernel's and the validation engine's start), so tests never build their own app for a whole stage: they
+ask ``synth_stage`` and get the cached cloud assembly and its templates. The synth runs the real
+``build_stacks`` with cdk-nag attached, so a finding fails it here too, and, for the stages cdk.json defines, with
 aws-cdk-lib's built-in CloudFormation validation, whose findings the gates read from the validation report.
+
+Every synth runs in one worker process with its own jsii kernel, so a run synthesizes on the second core while
+this process runs other tests: a full run declares its apps at collection (``declare_variant`` in the modules,
+the stages from cdk.json) and tests/conftest.py starts them all then (``prefetch``). Tests read what a user's
+``cdk synth`` writes (the cloud assembly's files), never jsii objects, so nothing crosses the process boundary
+but a folder's path.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import multiprocessing
 import re
 import tempfile
-from concurrent.futures import Future
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from aws_cdk import App, cx_api
 from aws_cdk.assertions import Template
 
 from settings import Settings, load_settings
-from stacks import FleetStacks, StageStacks, build_stacks
 from tests import lint
 from tests.lint import lint_in_background
 
@@ -33,15 +40,12 @@ STAGES = tuple(CDK_JSON_CONTEXT["stages"])
 
 @dataclass(frozen=True)
 class Synthesized:
-    """One synthesized stage. Templates, stack names and dependencies are read from the cloud assembly's files
-    (``manifest.json`` and the templates it names), never through jsii artifact objects: jsii caches the first
-    proxy it returns for an artifact, and one fetched through ``.dependencies`` comes back as a bare
-    ``CloudArtifact`` without ``.template`` for every later test.
+    """One synthesized stage: its settings and its cloud assembly's folder. Templates, stack names and
+    dependencies are read from the assembly's files (``manifest.json`` and the templates it names).
     """
 
     settings: Settings
-    stacks: StageStacks | FleetStacks
-    assembly: cx_api.CloudAssembly
+    directory: Path
     _lint_findings: dict[str, Future[list[str]]] = field(default_factory=dict)
 
     def lint_findings(self) -> dict[str, Future[list[str]]]:
@@ -55,10 +59,6 @@ class Synthesized:
     def manifest(self) -> dict[str, Any]:
         manifest: dict[str, Any] = json.loads((self.directory / "manifest.json").read_text(encoding="utf-8"))
         return manifest
-
-    @property
-    def directory(self) -> Path:
-        return Path(self.assembly.directory)
 
     def _stack_artifact(self, stack_id: str) -> dict[str, Any]:
         artifact: dict[str, Any] = self.manifest["artifacts"][stack_id]
@@ -93,33 +93,104 @@ class Synthesized:
         ]
 
 
+Overrides = tuple[tuple[str, Any], ...]
+P = ParamSpec("P")
+R = TypeVar("R")
+#: The apps the run's modules synthesize besides cdk.json's stages, in the order they were declared.
+_DECLARED_VARIANTS: list[tuple[str, Overrides]] = []
+
+
+def declare_variant(overrides: Overrides, stage: str = "default") -> Overrides:
+    """Declare, at import, a stage with ``overrides`` that a module synthesizes, so a full run starts it early."""
+    if (stage, overrides) not in _DECLARED_VARIANTS:
+        _DECLARED_VARIANTS.append((stage, overrides))
+    return overrides
+
+
 #: A user's own baseline instead of the demo's (JSON Lines, no header, a shorter runtime, a bigger instance): one
 #: extra synth shared by the baseline tests and the monitoring tests that compare it with the default stage.
-USER_BASELINE_OVERRIDES: tuple[tuple[str, Any], ...] = (
-    ("baseline_dataset_uri", "s3://my-bucket/data/baseline.jsonl"),
-    ("baseline_dataset_format", "jsonl"),
-    ("baseline_dataset_header", False),
-    ("baseline_max_runtime_minutes", 20),
-    ("baseline_instance_type", "ml.m5.2xlarge"),
+USER_BASELINE_OVERRIDES: Overrides = declare_variant(
+    (
+        ("baseline_dataset_uri", "s3://my-bucket/data/baseline.jsonl"),
+        ("baseline_dataset_format", "jsonl"),
+        ("baseline_dataset_header", False),
+        ("baseline_max_runtime_minutes", 20),
+        ("baseline_instance_type", "ml.m5.2xlarge"),
+    )
 )
 
 
 @functools.cache
-def synth_stage(stage: str = "default", overrides: tuple[tuple[str, Any], ...] = ()) -> Synthesized:
+def synth_stage(stage: str = "default", overrides: Overrides = ()) -> Synthesized:
     """The synthesized app of ``stage`` (from cdk.json), with ``overrides`` applied, built once per run."""
     settings = load_settings(stage=stage, stages=CDK_JSON_CONTEXT["stages"], overrides=dict(overrides))
-    # The built-in CloudFormation validation is on here (app.py leaves it off for speed): test_gates.py fails on
-    # any finding it reports. One engine serves every synth of the run.
-    app = App(
-        outdir=tempfile.mkdtemp(prefix=f"cdk-{stage}-"),
-        context=feature_flags(),
-        builtin_cloud_formation_validation=True,
-    )
-    stacks = build_stacks(app, settings)
-    synthesized = Synthesized(settings=settings, stacks=stacks, assembly=app.synth())
+    synthesized = Synthesized(settings=settings, directory=Path(_synthesis(stage, overrides).result()))
     if not overrides and lint.gate_selected:  # a stage as cdk.json defines it: the lint gate's input
         synthesized.lint_findings()
     return synthesized
+
+
+def synth_with_stages(stage: str, stages: Mapping[str, Any]) -> Synthesized:
+    """``stage`` as ``stages`` (cdk.json's ``stages``, edited) defines it, synthesized in the worker (uncached)."""
+    settings = load_settings(stage=stage, stages=dict(stages))
+    outdir = tempfile.mkdtemp(prefix=f"cdk-{stage}-edited-")
+    synthesized = _worker().submit(_synthesize, stage, json.dumps(stages), (), outdir, validation=False)
+    return Synthesized(settings=settings, directory=Path(synthesized.result()))
+
+
+def prefetch() -> None:
+    """Start every app the run's modules declared, most needed first: the default stage and prod (the first
+    modules' inputs), the declared variants, then the other stages."""
+    first = [(stage, ()) for stage in ("default", "prod") if stage in STAGES]
+    rest = [(stage, ()) for stage in STAGES if (stage, ()) not in first]
+    for stage, overrides in [*first, *_DECLARED_VARIANTS, *rest]:
+        _synthesis(stage, overrides)
+
+
+@functools.cache
+def _synthesis(stage: str, overrides: Overrides) -> Future[str]:
+    # The built-in CloudFormation validation is on for cdk.json's stages (app.py leaves it off for speed):
+    # test_gates.py fails on any finding it reports. A variant is never gated, so it skips the validation's CPU.
+    outdir = tempfile.mkdtemp(prefix=f"cdk-{stage}-")
+    stages = json.dumps(CDK_JSON_CONTEXT["stages"])
+    return _worker().submit(_synthesize, stage, stages, overrides, outdir, validation=not overrides)
+
+
+_WORKER: ProcessPoolExecutor | None = None
+
+
+def _worker() -> ProcessPoolExecutor:
+    """One process, one jsii kernel, for every synth of the run. From the fork server the lint pool also uses:
+    no fork of a process running jsii's threads."""
+    global _WORKER  # one worker per test run
+    if _WORKER is None:
+        _WORKER = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver"))
+    return _WORKER
+
+
+def in_synth_worker(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """``function(*args)`` in the synth worker, where the jsii kernel and the validation engine already run: for a
+    test's own app that needs the validation. ``function`` is a module's function; its result must pickle."""
+    return _worker().submit(function, *args, **kwargs).result()
+
+
+class SynthError(RuntimeError):
+    """A synth failed in the worker (cdk-nag, a construct's check, the settings); the message is its error's."""
+
+
+def _synthesize(stage: str, stages: str, overrides: Overrides, outdir: str, *, validation: bool) -> str:
+    """In the worker: build ``stage`` into a cloud assembly in ``outdir`` and return the folder."""
+    from aws_cdk import App
+
+    from stacks import build_stacks
+
+    try:
+        settings = load_settings(stage=stage, stages=json.loads(stages), overrides=dict(overrides))
+        app = App(outdir=outdir, context=feature_flags(), builtin_cloud_formation_validation=validation)
+        build_stacks(app, settings)
+        return str(app.synth().directory)
+    except Exception as error:  # jsii's errors need not pickle: the message crosses as text
+        raise SynthError(f"{stage} {dict(overrides)}: {type(error).__name__}: {error}") from None
 
 
 def feature_flags() -> dict[str, Any]:

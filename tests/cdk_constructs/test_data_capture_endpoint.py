@@ -9,7 +9,17 @@ from aws_cdk import App, Stack
 from aws_cdk.assertions import Match, Template
 
 from cdk_constructs.data_capture_endpoint import DataCaptureEndpoint
-from tests.synth import synth_stage
+from tests.synth import declare_variant, synth_stage
+
+#: A user's own model and serving image, in a concrete region, with a serving image that calls out.
+USER_MODEL = declare_variant(
+    (
+        ("model_data_uri", "s3://my-models/churn/model.tar.gz"),
+        ("model_image_uri", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn:7"),
+        ("model_network_isolation", "false"),
+        ("region", "eu-west-1"),
+    )
+)
 
 
 @pytest.fixture(scope="module")
@@ -126,15 +136,7 @@ def test_model_uses_xgboost_image_for_the_region_and_the_demo_artifact(endpoint_
 
 
 def test_user_model_replaces_the_demo_and_only_that_object_is_readable() -> None:
-    synthesized = synth_stage(
-        "default",
-        (
-            ("model_data_uri", "s3://my-models/churn/model.tar.gz"),
-            ("model_image_uri", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn:7"),
-            ("model_network_isolation", "false"),  # a serving image that calls out
-            ("region", "eu-west-1"),
-        ),
-    )
+    synthesized = synth_stage("default", USER_MODEL)
     template = synthesized.template("Endpoint")
     assert the_one(template, "AWS::SageMaker::Model")["Properties"]["EnableNetworkIsolation"] is False
     container = the_one(template, "AWS::SageMaker::Model")["Properties"]["PrimaryContainer"]

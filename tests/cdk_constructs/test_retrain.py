@@ -7,7 +7,10 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from tests.synth import synth_stage
+from tests.synth import declare_variant, synth_stage
+
+#: A team's own pipeline instead of the built one.
+TEAM_PIPELINE = declare_variant((("retrain_pipeline", "team-retrain"),))
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +107,7 @@ def test_build_runs_the_retrain_step_encrypted_and_scoped_to_its_training_jobs(m
 
 
 def test_an_existing_pipeline_replaces_the_built_one() -> None:
-    template = synth_stage("default", (("retrain_pipeline", "team-retrain"),)).template("Monitoring")
+    template = synth_stage("default", TEAM_PIPELINE).template("Monitoring")
     assert template.find_resources("AWS::CodePipeline::Pipeline") == {}
     _, rule = _one(template, "AWS::Events::Rule", {"EventPattern": {"source": ["aws.cloudwatch"]}})
     arn = rule["Properties"]["Targets"][0]["Arn"]

@@ -204,16 +204,14 @@ def assembly_manifest(synthesized: Synthesized) -> dict[str, Any]:
     ``Synthesized.template_json``) of that stack fails for every later test that shares the cached synth.
     Reading the files keeps this module independent of what other modules touched first.
     """
-    manifest: dict[str, Any] = json.loads(
-        (Path(synthesized.assembly.directory) / "manifest.json").read_text(encoding="utf-8")
-    )
+    manifest: dict[str, Any] = json.loads((synthesized.directory / "manifest.json").read_text(encoding="utf-8"))
     return manifest
 
 
 def stack_template(synthesized: Synthesized, stack_id: str) -> Template:
     """A stack's synthesized template, read from the file the manifest names (see ``assembly_manifest``)."""
     properties = assembly_manifest(synthesized)["artifacts"][stack_id]["properties"]
-    path = Path(synthesized.assembly.directory) / properties["templateFile"]
+    path = synthesized.directory / properties["templateFile"]
     template: Template = json.loads(path.read_text(encoding="utf-8"))
     return template
 
@@ -233,7 +231,7 @@ def asset_manifest(synthesized: Synthesized, stack_id: str = "Baseline") -> dict
         for name in artifacts[stack_id]["dependencies"]
         if artifacts[name]["type"] == "cdk:asset-manifest"
     )
-    manifest: dict[str, Any] = json.loads((Path(synthesized.assembly.directory) / file).read_text(encoding="utf-8"))
+    manifest: dict[str, Any] = json.loads((synthesized.directory / file).read_text(encoding="utf-8"))
     return manifest
 
 
@@ -432,7 +430,7 @@ def test_both_handlers_run_one_container_image_with_their_own_entry_point(
     assert Intrinsics(template)(functions[0]["Properties"]["Code"]["ImageUri"]).endswith(
         f"/{Intrinsics(template)({'Fn::Sub': destination['repositoryName']})}:{destination['imageTag']}"
     )
-    staged = Path(default.assembly.directory) / image["source"]["directory"]
+    staged = default.directory / image["source"]["directory"]
     for name in ("Dockerfile", "handler.py", "request.py", "baseline_job.py", "requirements.txt"):
         assert (staged / name).read_bytes() == (BASELINE_FUNCTION_DIR / name).read_bytes(), name
     assert image_hash == destination["imageTag"]
@@ -478,8 +476,8 @@ def test_demo_baseline_csv_is_the_default_dataset(default: Synthesized, template
     demo_assets = [
         asset
         for asset in asset_manifest(default)["files"].values()
-        if (Path(default.assembly.directory) / asset["source"]["path"]).is_file()
-        and (Path(default.assembly.directory) / asset["source"]["path"]).read_bytes() == DEMO_BASELINE.read_bytes()
+        if (default.directory / asset["source"]["path"]).is_file()
+        and (default.directory / asset["source"]["path"]).read_bytes() == DEMO_BASELINE.read_bytes()
     ]
     (asset,) = demo_assets
     (destination,) = asset["destinations"].values()
@@ -522,7 +520,7 @@ def test_user_dataset_format_header_and_instance_type_come_from_settings(customi
     assert properties["Header"] == "false"
     assert properties["InstanceType"] == "ml.m5.2xlarge"
     for asset in asset_manifest(customised)["files"].values():
-        staged = Path(customised.assembly.directory) / asset["source"]["path"]
+        staged = customised.directory / asset["source"]["path"]
         assert not (staged.is_file() and staged.read_bytes() == DEMO_BASELINE.read_bytes()), asset["displayName"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import importlib
 import json
 import re
@@ -10,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from cdk_constructs.suggested_baseline import JOB_DEFINING_PROPERTIES
 from settings import MODEL_MONITOR_METRICS_NAMESPACE, Settings, SettingsError, load_settings
-from stacks import StageStacks
-from tests.synth import Synthesized, synth_stage
+from tests.synth import Synthesized, declare_variant, synth_stage
 
 
 def settings_with(**overrides: Any) -> Settings:
@@ -108,13 +109,15 @@ def test_only_the_builtin_engine_chooses_the_metrics_namespace() -> None:
 # --- the builtin stage's templates --------------------------------------------------------------------------
 
 #: Every builtin setting changed at once, on a schedule every two hours.
-BUILTIN_OVERRIDES: tuple[tuple[str, str], ...] = (
-    ("monitoring_engine", "builtin"),
-    ("schedule_expression", "cron(0 1/2 ? * * *)"),
-    ("analysis_memory_mb", "3008"),
-    ("analysis_timeout_seconds", "600"),
-    ("drift_metrics_namespace", "ModelMonitorAsCode/DataMetrics"),
-    ("baseline_output_columns_position", "END"),
+BUILTIN_OVERRIDES: tuple[tuple[str, str], ...] = declare_variant(
+    (
+        ("monitoring_engine", "builtin"),
+        ("schedule_expression", "cron(0 1/2 ? * * *)"),
+        ("analysis_memory_mb", "3008"),
+        ("analysis_timeout_seconds", "600"),
+        ("drift_metrics_namespace", "ModelMonitorAsCode/DataMetrics"),
+        ("baseline_output_columns_position", "END"),
+    )
 )
 
 
@@ -565,6 +568,11 @@ def test_a_new_baseline_changes_the_function_so_the_deploy_reads_the_new_uris(
     a new job (the fingerprint's own tests are in tests/cdk_constructs/test_suggested_baseline.py)."""
     _, function = the_one(monitoring, "AWS::Lambda::Function")
     fingerprint = function["Environment"]["Variables"]["BASELINE_FINGERPRINT"]
-    assert isinstance(builtin.stacks, StageStacks)
-    assert fingerprint == builtin.stacks.baseline.baseline.fingerprint
+    # SuggestedBaseline.fingerprint: a digest of the baseline resource's job-defining properties as synthesized.
+    _, baseline = the_one(builtin.template_json("Baseline"), "Custom::DriftEngineBaseline")
+    job_defining = {name: baseline[name] for name in JOB_DEFINING_PROPERTIES}
+    assert (
+        fingerprint
+        == hashlib.sha256(json.dumps(job_defining, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+    )
     assert re.fullmatch(r"[0-9a-f]{16}", fingerprint)

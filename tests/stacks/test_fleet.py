@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import copy
 import json
-import tempfile
 from typing import Any
 
 import pytest
-from aws_cdk import App
 
-from settings import endpoint_settings, load_settings
-from stacks import FleetStacks, build_stacks
-from tests.synth import CDK_JSON_CONTEXT, Synthesized, feature_flags, synth_stage
+from settings import endpoint_settings
+from tests.synth import CDK_JSON_CONTEXT, Synthesized, synth_stage, synth_with_stages
 
 PREFIX = "model-monitor-fleet"
 
@@ -103,12 +100,12 @@ def test_an_existing_endpoint_is_checked_and_only_its_capture_folder_is_read(fle
 
 
 def test_each_endpoint_gets_its_own_settings_and_names(fleet: Synthesized) -> None:
-    stacks = fleet.stacks
-    assert isinstance(stacks, FleetStacks)
-    churn = stacks.endpoints["churn"]
-    assert churn.endpoint is None
-    assert churn.monitoring.engine == "model-monitor"
-    assert stacks.endpoints["fraud"].monitoring.engine == "builtin"
+    # churn is deployed elsewhere (no endpoint stack) and monitored by Model Monitor; fraud by the builtin engine.
+    assert "Endpoint-churn" not in fleet.stack_ids
+    assert len(resources(fleet.template_json("Monitoring-churn"), "AWS::SageMaker::MonitoringSchedule")) == 1
+    fraud = fleet.template_json("Monitoring-fraud")
+    assert resources(fraud, "AWS::SageMaker::MonitoringSchedule") == []
+    assert any("DriftAnalysis" in logical_id for logical_id in fraud["Resources"]), "fraud's hourly analysis"
     (demo,) = [entry for entry in fleet.settings.endpoints if entry.id == "demo"]
     assert endpoint_settings(fleet.settings, demo).endpoint_name == f"{PREFIX}-demo"
     (endpoint,) = resources(fleet.template_json("Endpoint-demo"), "AWS::SageMaker::Endpoint")
@@ -169,10 +166,7 @@ def synth_without(endpoint_id: str) -> Synthesized:
     validation off: it changes no template, and the gates check the full stage)."""
     stages = copy.deepcopy(CDK_JSON_CONTEXT["stages"])
     del stages["fleet"]["endpoints"][endpoint_id]
-    settings = load_settings(stage="fleet", stages=stages)
-    app = App(outdir=tempfile.mkdtemp(prefix="cdk-fleet-without-"), context=feature_flags())
-    stacks = build_stacks(app, settings)
-    return Synthesized(settings=settings, stacks=stacks, assembly=app.synth())
+    return synth_with_stages("fleet", stages)
 
 
 def dashboard_widgets(synth: Synthesized) -> list[dict[str, Any]]:

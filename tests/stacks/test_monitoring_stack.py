@@ -20,7 +20,7 @@ import pytest
 
 from lambdas.violation_metric import metric_names
 from settings import DEMO_FEATURES
-from tests.synth import USER_BASELINE_OVERRIDES, Synthesized, synth_stage
+from tests.synth import USER_BASELINE_OVERRIDES, Synthesized, declare_variant, synth_stage
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = REPO / "lambdas" / "violation_metric"
@@ -31,25 +31,27 @@ PUBLISHERS = {"cloudwatch.amazonaws.com", "events.amazonaws.com"}
 
 #: Every monitoring setting changed at once: one extra synth shows that each of them reaches the template.
 #: A concrete environment also shows the literal analyzer image that replaces the region mapping.
-OVERRIDES: tuple[tuple[str, str], ...] = (
-    ("account", "123456789012"),
-    ("region", "eu-west-1"),
-    ("schedule_expression", "cron(0 0/6 ? * * *)"),
-    ("monitoring_instance_type", "ml.c5.2xlarge"),
-    ("monitoring_instance_count", "2"),
-    ("monitoring_volume_size_gb", "50"),
-    ("monitoring_max_runtime_seconds", "7200"),
-    ("subnet_ids", "subnet-0123456789abcdef0"),
-    ("security_group_ids", "sg-0123456789abcdef0"),
-    ("enable_network_isolation", "true"),
-    ("encrypt_inter_container_traffic", "false"),
-    ("monitored_features", "fare_amount,total_amount"),
-    ("drift_threshold", "0.3"),
-    ("alert_emails", "a@example.com,b@example.org"),
-    ("errors_5xx_threshold", "5"),
-    ("violation_threshold_percent", "50"),
-    # A team's own pipeline: the stack then builds none, and none of aws-cdk-lib's CodePipeline roles.
-    ("retrain_pipeline", "team-retrain"),
+OVERRIDES: tuple[tuple[str, str], ...] = declare_variant(
+    (
+        ("account", "123456789012"),
+        ("region", "eu-west-1"),
+        ("schedule_expression", "cron(0 0/6 ? * * *)"),
+        ("monitoring_instance_type", "ml.c5.2xlarge"),
+        ("monitoring_instance_count", "2"),
+        ("monitoring_volume_size_gb", "50"),
+        ("monitoring_max_runtime_seconds", "7200"),
+        ("subnet_ids", "subnet-0123456789abcdef0"),
+        ("security_group_ids", "sg-0123456789abcdef0"),
+        ("enable_network_isolation", "true"),
+        ("encrypt_inter_container_traffic", "false"),
+        ("monitored_features", "fare_amount,total_amount"),
+        ("drift_threshold", "0.3"),
+        ("alert_emails", "a@example.com,b@example.org"),
+        ("errors_5xx_threshold", "5"),
+        ("violation_threshold_percent", "50"),
+        # A team's own pipeline: the stack then builds none, and none of aws-cdk-lib's CodePipeline roles.
+        ("retrain_pipeline", "team-retrain"),
+    )
 )
 OVERRIDDEN_FEATURES = ("fare_amount", "total_amount")
 #: Wildcard actions of aws-cdk-lib's grants on the retrain pipeline's artifact bucket, asset bucket and key, in
@@ -787,7 +789,7 @@ def test_function_role_may_describe_jobs_and_read_reports_and_baseline_only(defa
 
 
 def staged_function_code(synth: Synthesized) -> Path:
-    assembly_dir = Path(synth.assembly.directory)
+    assembly_dir = synth.directory
     artifacts = json.loads((assembly_dir / "manifest.json").read_text(encoding="utf-8"))["artifacts"]
     (manifest_file,) = [
         artifacts[dep]["properties"]["file"]
