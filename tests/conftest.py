@@ -58,5 +58,10 @@ def _one_botocore_loader_per_run() -> Iterator[None]:
     only its models are read once per run.
     """
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(botocore.session, "create_loader", functools.cache(botocore.loaders.create_loader))
+        shared_loader = functools.cache(botocore.loaders.create_loader)
+        patch.setattr(botocore.session, "create_loader", shared_loader)
+        # The SageMaker SDK builds its own loader for each endpoint lookup (sagemaker.core.common_utils
+        # ._botocore_resolver, on every DefaultModelMonitor): the same one serves it, so endpoints.json is decoded
+        # once per run, not once per baseline handler test (about 1.3 s of them).
+        patch.setattr(botocore.loaders, "create_loader", shared_loader)
         yield
