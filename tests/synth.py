@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from aws_cdk import App
 from aws_cdk.assertions import Template
 
 from settings import Settings, load_settings
@@ -180,8 +181,6 @@ class SynthError(RuntimeError):
 
 def _synthesize(stage: str, stages: str, overrides: Overrides, outdir: str, *, validation: bool) -> str:
     """In the worker: build ``stage`` into a cloud assembly in ``outdir`` and return the folder."""
-    from aws_cdk import App
-
     from stacks import build_stacks
 
     try:
@@ -191,6 +190,14 @@ def _synthesize(stage: str, stages: str, overrides: Overrides, outdir: str, *, v
         return str(app.synth().directory)
     except Exception as error:  # jsii's errors need not pickle: the message crosses as text
         raise SynthError(f"{stage} {dict(overrides)}: {type(error).__name__}: {error}") from None
+
+
+def construct_app(**kwargs: Any) -> App:
+    """An app for a construct's own test. aws-cdk-lib runs its built-in CloudFormation validation on every synth
+    unless told not to (app.py turns it off as well): its engine's start alone is 5 CPU s of WASM compilation in
+    this process's jsii kernel. A construct test reads templates, and the gates validate every stage in the
+    synth worker, so these apps leave it off."""
+    return App(builtin_cloud_formation_validation=False, **kwargs)
 
 
 def feature_flags() -> dict[str, Any]:

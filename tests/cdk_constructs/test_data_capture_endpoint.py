@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import Stack
 from aws_cdk.assertions import Match, Template
 
 from cdk_constructs.data_capture_endpoint import DataCaptureEndpoint
-from tests.synth import declare_variant, synth_stage
+from tests.synth import construct_app, declare_variant, synth_stage
 
 #: A user's own model and serving image, in a concrete region, with a serving image that calls out.
 USER_MODEL = declare_variant(
@@ -195,12 +195,12 @@ def test_bad_props_fail_at_construction_naming_prop_and_value(prop: str, value: 
         "instance_type": "ml.m5.large",
     }
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
-        DataCaptureEndpoint(Stack(App(), "Test"), "Endpoint", **{**props, prop: value})
+        DataCaptureEndpoint(Stack(construct_app(), "Test"), "Endpoint", **{**props, prop: value})
 
 
 def test_named_endpoint_keeps_its_name_and_generated_configuration() -> None:
     """A configuration change updates the endpoint in place under the same name; only the name is create-only."""
-    stack = Stack(App(), "Named")
+    stack = Stack(construct_app(), "Named")
     endpoint = DataCaptureEndpoint(
         stack,
         "Endpoint",

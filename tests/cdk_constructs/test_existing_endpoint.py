@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import pytest
-from aws_cdk import App, CfnElement, Stack, Validations
+from aws_cdk import CfnElement, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
@@ -16,7 +16,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from cdk_constructs.existing_endpoint import RESOURCE_TYPE, ExistingEndpoint
 from tests.lint import lint_in_background
-from tests.synth import CDK_JSON_CONTEXT
+from tests.synth import CDK_JSON_CONTEXT, construct_app
 
 HANDLER = "existing_endpoint.handler.on_event"
 
@@ -26,7 +26,7 @@ class Synthesized:
 
     def __init__(self, names: Sequence[str]) -> None:
         flags = {key: value for key, value in CDK_JSON_CONTEXT.items() if key.startswith("@aws-cdk")}
-        app = App(outdir=tempfile.mkdtemp(prefix="cdk-existing-"), context=flags)
+        app = construct_app(outdir=tempfile.mkdtemp(prefix="cdk-existing-"), context=flags)
         self.stack = Stack(app, "Fleet")
         log_key = kms.Key(self.stack, "LogKey", enable_key_rotation=True)
         self.endpoints = {
@@ -60,7 +60,7 @@ class LintedSynthesized(Synthesized):
 
 def bare_stack() -> dict[str, Any]:
     """Scope, id and log key of an ExistingEndpoint alone in a stack."""
-    stack = Stack(App(), "Test")
+    stack = Stack(construct_app(), "Test")
     return {"scope": stack, "construct_id": "Endpoint", "log_key": kms.Key(stack, "LogKey")}
 
 

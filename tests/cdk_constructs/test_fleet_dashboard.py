@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import Stack
 from aws_cdk.assertions import Template
 
 from cdk_constructs.drift_metrics import DataQualityMetrics, ViolationMetrics
@@ -16,6 +16,7 @@ from cdk_constructs.fleet_dashboard import (
     FleetMember,
     _endpoint_row,
 )
+from tests.synth import construct_app
 
 
 def members(count: int, alarms_each: int = 3) -> list[FleetMember]:
@@ -35,7 +36,7 @@ def members(count: int, alarms_each: int = 3) -> list[FleetMember]:
 
 
 def widgets(count: int) -> list[dict[str, object]]:
-    stack = Stack(App(), "Shared")
+    stack = Stack(construct_app(), "Shared")
     FleetDashboard(stack, "Dashboard", members=members(count))
     (dashboard,) = Template.from_stack(stack).find_resources("AWS::CloudWatch::Dashboard").values()
     parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]

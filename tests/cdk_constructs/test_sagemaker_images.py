@@ -7,10 +7,11 @@ import subprocess
 import sys
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import Stack
 
 from cdk_constructs.sagemaker_images import TABLE_PATH, UnsupportedRegionError, image_uri
 from demo.generate_demo import XGBOOST_CONTAINER_VERSION
+from tests.synth import construct_app
 
 # Asking the SDK means importing sagemaker-core (pandas and all: seconds of one core). The generator starts in a
 # process of its own when this module is collected, so it runs on the other core while the synths run here.
@@ -43,7 +44,7 @@ def test_xgboost_image_is_the_container_the_demo_model_was_trained_for() -> None
 
 
 def test_stack_with_a_region_gets_a_literal_uri_and_unknown_regions_fail() -> None:
-    app = App()
+    app = construct_app()
     assert image_uri(Stack(app, "Ireland", env={"region": "eu-west-1"}), "model-monitor") == (
         "468650794304.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-model-monitor-analyzer"
     )
@@ -52,7 +53,7 @@ def test_stack_with_a_region_gets_a_literal_uri_and_unknown_regions_fail() -> No
 
 
 def test_environment_agnostic_stack_shares_one_mapping_per_image() -> None:
-    stack = Stack(App(), "Agnostic")
+    stack = Stack(construct_app(), "Agnostic")
     first, second = image_uri(stack, "model-monitor"), image_uri(stack, "model-monitor")
     resolved = stack.resolve(first)
     assert resolved == {"Fn::FindInMap": ["ModelMonitorImageUris", {"Ref": "AWS::Region"}, "uri"]}

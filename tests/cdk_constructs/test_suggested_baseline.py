@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template as AssertionsTemplate
@@ -34,7 +34,7 @@ from cdk_constructs.suggested_baseline import (
 from lambdas.baseline.request import JOB_DEFINING_FIELDS, derive_job_name, parse_properties
 from settings import BASELINE_MAX_RUNTIME_LIMIT_MINUTES
 from stacks.baseline_stack import DEMO_BASELINE
-from tests.synth import USER_BASELINE_OVERRIDES, Synthesized, synth_stage
+from tests.synth import USER_BASELINE_OVERRIDES, Synthesized, construct_app, synth_stage
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE_FUNCTION_DIR = ROOT / "lambdas" / "baseline"
@@ -777,7 +777,7 @@ def test_custom_resource_waits_for_the_processing_roles_policy(template: Templat
 
 
 def build(**overrides: Any) -> SuggestedBaseline:
-    stack = Stack(App(), "Test")
+    stack = Stack(construct_app(), "Test")
     props: dict[str, Any] = {
         "dataset": S3Location(bucket="my-bucket", key="data/baseline.csv"),
         "output_bucket": s3.Bucket(stack, "Output"),

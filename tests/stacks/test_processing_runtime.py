@@ -9,7 +9,7 @@ from typing import Any
 
 import botocore.session
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import Stack
 
 from cdk_constructs.engine_image import SparkEngineImage
 from settings import PROCESSING_INSTANCE_TYPES_PATH, SettingsError, processing_instance_types
@@ -25,7 +25,7 @@ from tests.stacks.test_builtin_engine import (
     settings_with,
     the_one,
 )
-from tests.synth import Synthesized, synth_stage
+from tests.synth import Synthesized, construct_app, synth_stage
 
 PROCESSING = {"monitoring_engine": "builtin", "builtin_runtime": "processing", "region": "us-east-1"}
 
@@ -87,7 +87,7 @@ def test_the_instance_types_are_botocore_s() -> None:
 
 def test_the_spark_image_needs_a_stack_with_a_region() -> None:
     with pytest.raises(ValueError, match="needs a stack with a concrete region"):
-        SparkEngineImage(Stack(App(), "Agnostic"), "Image")
+        SparkEngineImage(Stack(construct_app(), "Agnostic"), "Image")
 
 
 # --- the spark stage's templates ----------------------------------------------------------------------------
