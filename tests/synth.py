@@ -20,9 +20,10 @@ import json
 import multiprocessing
 import re
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -47,14 +48,11 @@ class Synthesized:
 
     settings: Settings
     directory: Path
-    _lint_findings: dict[str, Future[list[str]]] = field(default_factory=dict)
 
     def lint_findings(self) -> dict[str, Future[list[str]]]:
-        """cfn-lint's findings per stack, linted in worker processes; started on the first call."""
-        if not self._lint_findings:
-            for stack_id in self.stack_ids:
-                self._lint_findings[stack_id] = lint_in_background(json.dumps(self.template_json(stack_id)))
-        return self._lint_findings
+        """cfn-lint's findings per stack, linted in the lint pool; started once, on the first call or as soon as a
+        prefetched stage is synthesized."""
+        return _lint_assembly(self.directory)
 
     @functools.cached_property
     def manifest(self) -> dict[str, Any]:
@@ -141,11 +139,38 @@ def synth_with_stages(stage: str, stages: Mapping[str, Any]) -> Synthesized:
 
 def prefetch() -> None:
     """Start every app the run's modules declared, most needed first: the default stage and prod (the first
-    modules' inputs), the declared variants, then the other stages."""
+    modules' inputs), the declared variants, then the other stages. Each stage is linted as soon as it is
+    synthesized when the lint gate will read the findings."""
     first = [(stage, ()) for stage in ("default", "prod") if stage in STAGES]
     rest = [(stage, ()) for stage in STAGES if (stage, ()) not in first]
     for stage, overrides in [*first, *_DECLARED_VARIANTS, *rest]:
-        _synthesis(stage, overrides)
+        synthesis = _synthesis(stage, overrides)
+        if not overrides and lint.gate_selected:
+            synthesis.add_done_callback(_lint_when_synthesized)
+
+
+def _lint_when_synthesized(synthesis: Future[str]) -> None:
+    if synthesis.exception() is None:  # a failed synth fails its tests through synth_stage
+        _lint_assembly(Path(synthesis.result()))
+
+
+_LINTS: dict[Path, dict[str, Future[list[str]]]] = {}
+_LINTS_LOCK = threading.Lock()  # the prefetch's callbacks run in the synth worker's management thread
+
+
+def _lint_assembly(directory: Path) -> dict[str, Future[list[str]]]:
+    """cfn-lint's findings on each stack template of the cloud assembly in ``directory``, in the lint pool."""
+    with _LINTS_LOCK:
+        if directory not in _LINTS:
+            manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+            _LINTS[directory] = {
+                stack_id: lint_in_background(
+                    (directory / artifact["properties"]["templateFile"]).read_text(encoding="utf-8")
+                )
+                for stack_id, artifact in manifest["artifacts"].items()
+                if artifact["type"] == "aws:cloudformation:stack"
+            }
+        return _LINTS[directory]
 
 
 @functools.cache
