@@ -70,11 +70,12 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         config.ENV_ANALYSIS_WINDOW_HOURS,
     ):
         monkeypatch.delenv(name, raising=False)
-    handler.aws_clients.cache_clear()
+    factory = handler.aws_clients  # the real, cached factory (``aws`` patches the module attribute)
+    factory.cache_clear()
     handler.metrics.clear_metrics()
     yield
     handler.metrics.clear_metrics()
-    handler.aws_clients.cache_clear()
+    factory.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -98,9 +99,25 @@ def drifted_hour() -> dict[str, bytes]:
     return capture_hour(endpoint_name=ENDPOINT, hour=HOUR, records=3600, drift=True, seed=2)
 
 
+@pytest.fixture(scope="module")
+def module_clients() -> Iterator[handler.AwsClients]:
+    """The function's clients, made by its own factory once per module, as once per Lambda container: a client is
+    built anew each time (SageMaker's has hundreds of methods), and the tests here made a set of three per test.
+
+    moto intercepts every client once imported, also those created before ``mock_aws`` starts, and each test's
+    ``mock_aws`` starts from empty state.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in FAKE_CREDENTIALS.items():
+            patch.setenv(name, value)
+        patch.delenv("AWS_PROFILE", raising=False)
+        handler.aws_clients.cache_clear()
+        yield handler.aws_clients()
+    handler.aws_clients.cache_clear()
+
+
 class Aws:
-    def __init__(self, baseline: tuple[bytes, bytes]) -> None:
-        clients = handler.aws_clients()
+    def __init__(self, clients: handler.AwsClients, baseline: tuple[bytes, bytes]) -> None:
         self.s3 = clients.s3
         self.cloudwatch = clients.cloudwatch
         for bucket in (BUCKET, CAPTURE_BUCKET):
@@ -128,9 +145,12 @@ class Aws:
 
 
 @pytest.fixture
-def aws(demo_baseline: tuple[bytes, bytes]) -> Iterator[Aws]:
+def aws(
+    module_clients: handler.AwsClients, demo_baseline: tuple[bytes, bytes], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Aws]:
+    monkeypatch.setattr(handler, "aws_clients", lambda: module_clients)
     with mock_aws():
-        yield Aws(demo_baseline)
+        yield Aws(module_clients, demo_baseline)
 
 
 class _CurrentStdout:
