@@ -6,11 +6,10 @@ import functools
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
-from cfnlint.api import ManualArgs
-from cfnlint.config import ConfigMixIn
-from cfnlint.decode.decode import decode_str
-from cfnlint.runner import Runner
+if TYPE_CHECKING:
+    from cfnlint.runner import Runner
 
 #: Regions whose resource specs cfn-lint checks the templates against (informational only: the stacks are
 #: environment-agnostic).
@@ -24,12 +23,20 @@ LINT_IGNORED = ["W3005"]
 @functools.cache
 def _runner() -> Runner:
     """One cfn-lint runner per process, as its command line uses one for many templates: building it loads every
-    rule (about 0.6 s), which ``cfnlint.api.lint`` repeats on each call, for each of the run's 20-odd templates."""
+    rule (about 0.6 s), which ``cfnlint.api.lint`` repeats on each call, for each of the run's 20-odd templates.
+    cfn-lint is imported here, in the pool's workers only: the test process and the synth worker never lint, and
+    its import is 0.8 s of each."""
+    from cfnlint.api import ManualArgs
+    from cfnlint.config import ConfigMixIn
+    from cfnlint.runner import Runner
+
     return Runner(ConfigMixIn(**ManualArgs(regions=LINT_REGIONS, ignore_checks=LINT_IGNORED)))
 
 
 def lint_template(template: str) -> list[str]:
     """cfn-lint's findings on ``template`` (JSON text), one string each; empty when it is clean."""
+    from cfnlint.decode.decode import decode_str
+
     decoded, errors = decode_str(template)
     if errors:
         return [str(match) for match in errors]
