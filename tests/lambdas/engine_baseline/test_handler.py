@@ -51,24 +51,45 @@ def context() -> LambdaContext:
     return cast(LambdaContext, FakeContext())
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[handler.AwsClients]:
+def _fake_aws_environment(patch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
+        patch.delenv(name, raising=False)
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_CONFIG_FILE": str(tmp_path / "none"),
     }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
+        patch.setenv(name, value)
+
+
+@pytest.fixture(scope="module")
+def module_clients(tmp_path_factory: pytest.TempPathFactory) -> Iterator[handler.AwsClients]:
+    """The handler's clients, made by its own factory once per module, as once per Lambda container: a client is
+    built anew each time (SageMaker's has hundreds of methods), and the tests here made a pair per test.
+
+    moto intercepts every client once imported, also those created before ``mock_aws`` starts, and each test's
+    ``mock_aws`` starts from empty state.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        _fake_aws_environment(patch, tmp_path_factory.mktemp("aws"))
         handler.aws_clients.cache_clear()
-        clients = handler.aws_clients()
-        clients.s3.create_bucket(Bucket=BUCKET)
-        clients.s3.put_object(Bucket=BUCKET, Key=DATASET_URI.split(f"{BUCKET}/")[1], Body=BASELINE_CSV.read_bytes())
-        yield clients
+        yield handler.aws_clients()
     handler.aws_clients.cache_clear()
+
+
+@pytest.fixture
+def aws(
+    module_clients: handler.AwsClients, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[handler.AwsClients]:
+    _fake_aws_environment(monkeypatch, tmp_path)
+    monkeypatch.setattr(handler, "aws_clients", lambda: module_clients)
+    with mock_aws():
+        module_clients.s3.create_bucket(Bucket=BUCKET)
+        module_clients.s3.put_object(
+            Bucket=BUCKET, Key=DATASET_URI.split(f"{BUCKET}/")[1], Body=BASELINE_CSV.read_bytes()
+        )
+        yield module_clients
 
 
 @pytest.fixture
