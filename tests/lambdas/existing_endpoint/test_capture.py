@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
@@ -22,20 +21,35 @@ ENDPOINT = "churn-prod"
 DESTINATION = "s3://team-captures/datacapture"
 
 
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+
+
+@pytest.fixture(scope="module")
+def module_clients() -> Iterator[dict[str, Any]]:
+    """The handler's clients, made by its own factories once per module, as once per Lambda container; the tests
+    deploy their endpoints with them too. Each test made four (SageMaker's has hundreds of methods, built anew).
+
+    moto intercepts every client once imported, also those created before ``mock_aws`` starts, and each test's
+    ``mock_aws`` starts from empty state.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in FAKE_CREDENTIALS.items():
+            patch.setenv(name, value)
+        handler.sagemaker_client.cache_clear()
+        handler.kms_client.cache_clear()
+        yield {"sagemaker": handler.sagemaker_client(), "kms": handler.kms_client()}
+    handler.sagemaker_client.cache_clear()
+    handler.kms_client.cache_clear()
+
+
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
+def aws(module_clients: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    for name, value in FAKE_CREDENTIALS.items():
         monkeypatch.setenv(name, value)
-    handler.sagemaker_client.cache_clear()
-    handler.kms_client.cache_clear()
+    monkeypatch.setattr(handler, "sagemaker_client", lambda: module_clients["sagemaker"])
+    monkeypatch.setattr(handler, "kms_client", lambda: module_clients["kms"])
     with mock_aws():
-        yield {"sagemaker": boto3.client("sagemaker"), "kms": boto3.client("kms")}
-    handler.sagemaker_client.cache_clear()
-    handler.kms_client.cache_clear()
+        yield module_clients
 
 
 def deploy_endpoint(sagemaker: Any, capture: dict[str, Any] | None, name: str = ENDPOINT) -> None:

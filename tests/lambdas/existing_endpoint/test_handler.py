@@ -57,11 +57,17 @@ class Stubs:
         self.sagemaker.add_response("describe_endpoint_config", response, {"EndpointConfigName": CONFIG})
 
 
-@pytest.fixture
-def stubs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubs]:
+@pytest.fixture(scope="module")
+def clients() -> tuple[Any, Any]:
+    """SageMaker and KMS clients for every test of the module (SageMaker's has hundreds of methods, built anew for
+    each client); each test puts its own Stubbers on them."""
     credentials = {"region_name": "cn-north-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
-    sagemaker = boto3.client("sagemaker", **credentials)
-    kms = boto3.client("kms", **credentials)
+    return boto3.client("sagemaker", **credentials), boto3.client("kms", **credentials)
+
+
+@pytest.fixture
+def stubs(clients: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubs]:
+    sagemaker, kms = clients
     monkeypatch.setattr(handler, "sagemaker_client", lambda: sagemaker)
     monkeypatch.setattr(handler, "kms_client", lambda: kms)
     with Stubber(sagemaker) as sagemaker_stub, Stubber(kms) as kms_stub:
