@@ -15,10 +15,16 @@ from lambdas.schedule_guard.schedule_state import ScheduleFailedError
 NAME = "modelmonitordefaultmonitoring-DataQualitySchedule-1A2B3C4D"
 
 
+@pytest.fixture(scope="module")
+def client() -> Any:
+    """One SageMaker client for the module (it has hundreds of methods, built anew for each client); each test puts
+    its own Stubber on it."""
+    return boto3.client("sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+
+
 @pytest.fixture
-def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
+def stub(client: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     # Stubber: moto keeps no monitoring-schedule status transitions.
-    client = boto3.client("sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     monkeypatch.setattr(handler, "sagemaker_client", lambda: client)
     with Stubber(client) as stubber:
         yield stubber
