@@ -93,6 +93,9 @@ class Synthesized:
 
 
 Overrides = tuple[tuple[str, Any], ...]
+#: Seconds a test waits for the synth worker (a whole prefetch takes under a minute): a hung worker fails the
+#: tests that need it instead of hanging the run.
+SYNTH_TIMEOUT = 600
 P = ParamSpec("P")
 R = TypeVar("R")
 #: The apps the run's modules synthesize besides cdk.json's stages, in the order they were declared.
@@ -123,7 +126,7 @@ USER_BASELINE_OVERRIDES: Overrides = declare_variant(
 def synth_stage(stage: str = "default", overrides: Overrides = ()) -> Synthesized:
     """The synthesized app of ``stage`` (from cdk.json), with ``overrides`` applied, built once per run."""
     settings = load_settings(stage=stage, stages=CDK_JSON_CONTEXT["stages"], overrides=dict(overrides))
-    synthesized = Synthesized(settings=settings, directory=Path(_synthesis(stage, overrides).result()))
+    synthesized = Synthesized(settings=settings, directory=Path(_synthesis(stage, overrides).result(SYNTH_TIMEOUT)))
     if not overrides and lint.gate_selected:  # a stage as cdk.json defines it: the lint gate's input
         synthesized.lint_findings()
     return synthesized
@@ -134,7 +137,7 @@ def synth_with_stages(stage: str, stages: Mapping[str, Any]) -> Synthesized:
     settings = load_settings(stage=stage, stages=dict(stages))
     outdir = tempfile.mkdtemp(prefix=f"cdk-{stage}-edited-")
     synthesized = _worker().submit(_synthesize, stage, json.dumps(stages), (), outdir, validation=False)
-    return Synthesized(settings=settings, directory=Path(synthesized.result()))
+    return Synthesized(settings=settings, directory=Path(synthesized.result(SYNTH_TIMEOUT)))
 
 
 def prefetch() -> None:
@@ -197,7 +200,7 @@ def _worker() -> ProcessPoolExecutor:
 def in_synth_worker(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """``function(*args)`` in the synth worker, where the jsii kernel and the validation engine already run: for a
     test's own app that needs the validation. ``function`` is a module's function; its result must pickle."""
-    return _worker().submit(function, *args, **kwargs).result()
+    return _worker().submit(function, *args, **kwargs).result(SYNTH_TIMEOUT)
 
 
 class SynthError(RuntimeError):
