@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import tarfile
+import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -434,15 +436,28 @@ def test_parse_args_refuses_context_without_a_value() -> None:
 # --- the real CLI on two fake assemblies ------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not offline_diff.CDK_BIN.exists(), reason="node_modules is missing: run `make setup`")
-def test_cdk_diff_of_two_assemblies_runs_offline_and_shows_each_kind_of_change(tmp_path: Path) -> None:
-    base = write_assembly(tmp_path / "base", {"Changed": queue(30), "Same": TOPIC, "Gone": TOPIC})
-    work = write_assembly(tmp_path / "work", {"Changed": queue(60), "Same": TOPIC, "Fresh": TOPIC})
+def start_cdk_diff(scratch: Path) -> Future[list[StackDiff]]:
+    """``diff_assemblies`` of two fake assemblies, in a thread: it waits on the CLI (node, seconds of one core), so it
+    starts when this module is collected and the CLI runs on the other core while the tests here run."""
+    base = write_assembly(scratch / "base", {"Changed": queue(30), "Same": TOPIC, "Gone": TOPIC})
+    work = write_assembly(scratch / "work", {"Changed": queue(60), "Same": TOPIC, "Fresh": TOPIC})
     # Credentials in the caller's environment must not reach the CLI: nothing in AWS is looked at.
-    environ = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "AWS_ACCESS_KEY_ID": "AKIAFAKE"}
+    environ = {"PATH": os.environ["PATH"], "HOME": str(scratch), "AWS_ACCESS_KEY_ID": "AKIAFAKE"}
     env = offline_diff.child_env({**environ, "AWS_SECRET_ACCESS_KEY": "fake"}, Path(sys.executable).parent)
+    pool = ThreadPoolExecutor(max_workers=1)
+    diffs = pool.submit(offline_diff.diff_assemblies, base, work, offline_diff.CDK_BIN, env, False, scratch)
+    pool.shutdown(wait=False)  # the diff submitted still runs; nothing else will be
+    return diffs
 
-    diffs = offline_diff.diff_assemblies(base, work, offline_diff.CDK_BIN, env, color=False, scratch=tmp_path)
+
+_CDK_DIFF_SCRATCH = tempfile.TemporaryDirectory()
+_CDK_DIFF = start_cdk_diff(Path(_CDK_DIFF_SCRATCH.name)) if offline_diff.CDK_BIN.exists() else None
+
+
+@pytest.mark.skipif(_CDK_DIFF is None, reason="node_modules is missing: run `make setup`")
+def test_cdk_diff_of_two_assemblies_runs_offline_and_shows_each_kind_of_change() -> None:
+    assert _CDK_DIFF is not None
+    diffs = _CDK_DIFF.result(timeout=300)
 
     by_name = {diff.display_name: diff for diff in diffs}
     assert [diff.display_name for diff in diffs] == ["Changed", "Same", "Fresh", "Gone"]
