@@ -5,6 +5,7 @@ a real topic ARN for the alarms, and literal outputs), named as ``stacks.build_s
 default stage of the repository's cdk.json.
 """
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -70,20 +71,22 @@ STATISTICS_URI = f"s3://{BUCKET}/baseline/results/statistics.json"
 CONSTRAINTS_URI = f"s3://{BUCKET}/baseline/results/constraints.json"
 
 
-_sessions: list[boto3.session.Session] = []
-
-
+@functools.cache
 def aws_client(service: str) -> Any:
-    """A client for the test, from one boto3 session shared by all tests.
+    """The tests' client of ``service``: one for the run, from one boto3 session.
 
-    botocore caches service models per session: a new session per test would parse the SageMaker model
-    (megabytes of JSON) again each time. moto intercepts every client's calls while a mock is active, whichever
-    session made it; the credentials are the fake ones set by the ``aws`` fixture, which every test using a
-    client has.
+    botocore builds every client anew (its class, with a method per operation: hundreds for SageMaker), and these
+    tests asked for over a hundred. moto intercepts every client's calls while a mock is active, whichever test made
+    the client, and each test's mock starts from empty state; a test that hooks into a client's events takes its
+    hook off again, and a Stubber comes off with its ``with`` block. The credentials are the fake ones set by the
+    ``aws`` fixture, which every test using a client has.
     """
-    if not _sessions:
-        _sessions.append(boto3.session.Session(region_name=REGION))
-    return _sessions[0].client(service, region_name=REGION)
+    return _session().client(service, region_name=REGION)
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session(region_name=REGION)
 
 
 @pytest.fixture

@@ -147,12 +147,19 @@ def test_run_now_invokes_the_function_for_the_last_hour(
 def test_run_now_through_the_cli_reads_the_function_from_the_stack(builtin_stage: None) -> None:
     client = aws_client("lambda")
     sent: list[dict[str, Any]] = []
-    client.meta.events.register("provide-client-params.lambda.Invoke", lambda params, **_: sent.append(params))
-    with Stubber(client) as stub:
-        stub.add_response(
-            "invoke", {"StatusCode": 202}, {"FunctionName": FUNCTION, "InvocationType": "Event", "Payload": ANY}
-        )
-        code, out = _invoke(["run-now", "--no-wait", "--hours", "2"], client)
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        sent.append(params)
+
+    client.meta.events.register("provide-client-params.lambda.Invoke", record)
+    try:
+        with Stubber(client) as stub:
+            stub.add_response(
+                "invoke", {"StatusCode": 202}, {"FunctionName": FUNCTION, "InvocationType": "Event", "Payload": ANY}
+            )
+            code, out = _invoke(["run-now", "--no-wait", "--hours", "2"], client)
+    finally:
+        client.meta.events.unregister("provide-client-params.lambda.Invoke", record)  # the client serves the run
     assert code == 0
     assert FUNCTION in out and "started" in out
     event = json.loads(sent[0]["Payload"])
