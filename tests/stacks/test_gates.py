@@ -39,8 +39,8 @@ def test_the_builtin_validation_gate_can_fail(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def lint_findings() -> dict[tuple[str, str], list[str]]:
-    """cfn-lint over every template of every stage: started by ``synth_stage`` in worker processes as soon as a
-    stage is synthesized (linting is CPU-bound, about 5 s a stage on one core), collected here."""
+    """cfn-lint over every template of every stage: started in the lint worker as soon as a stage is synthesized
+    (tests/synth.py; linting is CPU-bound, about 3 s a stage on one core), collected here."""
     return {
         (stage, stack_id): findings.result(timeout=600)
         for stage in STAGES
