@@ -18,7 +18,10 @@ from __future__ import annotations
 import functools
 import json
 import multiprocessing
+import os
 import re
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
@@ -218,6 +221,20 @@ def _synthesize(stage: str, stages: str, overrides: Overrides, outdir: str, *, v
         return str(app.synth().directory)
     except Exception as error:  # jsii's errors need not pickle: the message crosses as text
         raise SynthError(f"{stage} {dict(overrides)}: {type(error).__name__}: {error}") from None
+
+
+def start_app(context: Mapping[str, Any]) -> subprocess.Popen[str]:
+    """``python app.py`` as ``npx cdk synth`` runs it, with ``context`` as the CLI passes it (``CDK_CONTEXT_JSON``),
+    into a fresh folder. Started, not waited for: app.py imports aws-cdk-lib and starts its node process (seconds
+    of one core), so a module starts it when it is collected, and its test collects the result."""
+    return subprocess.Popen(
+        [sys.executable, "app.py"],
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": tempfile.mkdtemp(prefix="cdk-app-")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def construct_app(**kwargs: Any) -> App:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +16,7 @@ from settings import (
     overrides_from_context,
     schedule_period_seconds,
 )
+from tests.synth import start_app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -260,21 +257,8 @@ def test_every_stage_in_cdk_json_is_valid() -> None:
         assert load_settings(stage=stage, stages=context["stages"]).stage == stage
 
 
-# app.py imports aws-cdk-lib and starts its node process (seconds of one core), so it starts when this module is
-# collected and runs on the other core while the tests here run; the test only collects its result.
-_APP_OUTDIR = tempfile.TemporaryDirectory()
-_BAD_SAMPLING_APP = subprocess.Popen(
-    [sys.executable, "app.py"],
-    cwd=ROOT,
-    env={
-        **os.environ,
-        "CDK_CONTEXT_JSON": json.dumps({"stages": {"default": {}}, "settings.sampling_percentage": "150"}),
-        "CDK_OUTDIR": _APP_OUTDIR.name,
-    },
-    stdout=subprocess.PIPE,
-    stderr=subprocess.PIPE,
-    text=True,
-)
+# Started when this module is collected; runs on the other core while the tests here run.
+_BAD_SAMPLING_APP = start_app({"stages": {"default": {}}, "settings.sampling_percentage": "150"})
 
 
 def test_app_stops_with_one_line_and_no_traceback() -> None:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from settings import DEMO_FEATURES, ENDPOINT_KEYS, Settings, SettingsError, load_settings
+from tests.synth import start_app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -155,23 +151,8 @@ def test_every_per_endpoint_key_is_a_setting() -> None:
     assert set(Settings.__dataclass_fields__) >= ENDPOINT_KEYS
 
 
-# app.py imports aws-cdk-lib and starts its node process (seconds of one core), so it starts when this module is
-# collected and runs on the other core while the tests here run; the test only collects its result.
-_APP_OUTDIR = tempfile.TemporaryDirectory()
-_BAD_ENTRY_APP = subprocess.Popen(
-    [sys.executable, "app.py"],
-    cwd=ROOT,
-    env={
-        **os.environ,
-        "CDK_CONTEXT_JSON": json.dumps(
-            {"stage": "prod", "stages": stage({"demo": {}, "churn": {**CHURN, "drift_threshold": 2}})}
-        ),
-        "CDK_OUTDIR": _APP_OUTDIR.name,
-    },
-    stdout=subprocess.PIPE,
-    stderr=subprocess.PIPE,
-    text=True,
-)
+# Started when this module is collected; runs on the other core while the tests here run.
+_BAD_ENTRY_APP = start_app({"stage": "prod", "stages": stage({"demo": {}, "churn": {**CHURN, "drift_threshold": 2}})})
 
 
 def test_synth_stops_on_a_bad_entry_with_one_line() -> None:
