@@ -196,8 +196,18 @@ def _worker() -> ProcessPoolExecutor:
     no fork of a process running jsii's threads."""
     global _WORKER  # one worker per test run
     if _WORKER is None:
-        _WORKER = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver"))
+        _WORKER = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("forkserver"), initializer=_output_to_a_file
+        )
     return _WORKER
+
+
+def _output_to_a_file() -> None:
+    """In the worker: its output (asset bundling's progress lines, jsii's warnings) goes to a file, as pytest's
+    capture keeps a test's output off the terminal; a failed synth's error reaches its test as ``SynthError``."""
+    log = tempfile.NamedTemporaryFile(prefix="synth-worker-", suffix=".log", delete=False)  # noqa: SIM115
+    for stream in (1, 2):
+        os.dup2(log.fileno(), stream)
 
 
 def in_synth_worker(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
