@@ -10,34 +10,33 @@ import botocore.loaders
 import botocore.session
 import pytest
 
-from tests import lint, synth
+from tests import synth
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Start what the selected tests will wait for in the background, then run those tests last.
 
     - The lint gate selected (a full run): every app the modules declared is synthesized in the synth worker
-      (tests/synth.py), and each stage linted as soon as it is, in the lint pool.
+      (tests/synth.py), and each stage linted as soon as it is, in the lint worker.
     - Spark's tests selected: their session starts.
 
     A run of a few tests spends no CPU on either and does not wait for them at exit. The tests that read those
     inputs then run after all the others (stable: each module's tests stay together and in order), so this
     process runs the others on one core while the inputs are made on the other.
     """
-    lint.gate_selected = any("lint_findings" in getattr(item, "fixturenames", ()) for item in items)
-    waits_for = {"synths": lint.gate_selected, "spark": False}
-    if lint.gate_selected:
+    prefetching = any("lint_findings" in getattr(item, "fixturenames", ()) for item in items)
+    if prefetching:
         synth.prefetch()
-    if shutil.which("java") and any(item.nodeid.startswith(SPARK_TESTS) for item in items):
+    spark_starting = shutil.which("java") is not None and any(item.nodeid.startswith(SPARK_TESTS) for item in items)
+    if spark_starting:
         from tests.drift_engine.test_spark import start_in_background
 
         start_in_background()
-        waits_for["spark"] = True
 
     def background_inputs(item: pytest.Item) -> int:
-        if waits_for["synths"] and item.nodeid.startswith(SYNTH_TESTS):
+        if prefetching and item.nodeid.startswith(SYNTH_TESTS):
             return 2
-        return 1 if waits_for["spark"] and item.nodeid.startswith(SPARK_TESTS) else 0
+        return 1 if spark_starting and item.nodeid.startswith(SPARK_TESTS) else 0
 
     items.sort(key=background_inputs)
 

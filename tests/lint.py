@@ -23,7 +23,7 @@ LINT_IGNORED = ["W3005"]
 def _runner() -> Runner:
     """One cfn-lint runner per process, as its command line uses one for many templates: building it loads every
     rule (about 0.6 s), which ``cfnlint.api.lint`` repeats on each call, for each of the run's 20-odd templates.
-    cfn-lint is imported here, in the pool's workers only: the test process and the synth worker never lint, and
+    cfn-lint is imported here, in the lint worker only: the test process and the synth worker never lint, and
     its import is 0.8 s of each."""
     from cfnlint.api import ManualArgs
     from cfnlint.config import ConfigMixIn
@@ -43,9 +43,6 @@ def lint_template(template: str) -> list[str]:
 
 
 _POOL: ProcessPoolExecutor | None = None
-#: Whether the lint gate (tests/stacks/test_gates.py) is among the selected tests: only then does ``synth_stage``
-#: start linting each stage as soon as it is synthesized. Set by tests/conftest.py after collection.
-gate_selected = False
 
 
 def lint_in_background(template: str) -> Future[list[str]]:

@@ -34,7 +34,6 @@ from aws_cdk import App
 from aws_cdk.assertions import Template
 
 from settings import Settings, load_settings
-from tests import lint
 from tests.lint import lint_in_background
 
 CDK_JSON_CONTEXT: dict[str, Any] = json.loads(
@@ -53,7 +52,7 @@ class Synthesized:
     directory: Path
 
     def lint_findings(self) -> dict[str, Future[list[str]]]:
-        """cfn-lint's findings per stack, linted in the lint pool; started once, on the first call or as soon as a
+        """cfn-lint's findings per stack, linted in the lint worker; started once, on the first call or as soon as a
         prefetched stage is synthesized."""
         return _lint_assembly(self.directory)
 
@@ -88,11 +87,16 @@ class Synthesized:
 
     @property
     def stack_ids(self) -> list[str]:
-        return [
-            artifact_id
-            for artifact_id, artifact in self.manifest["artifacts"].items()
-            if artifact["type"] == "aws:cloudformation:stack"
-        ]
+        return list(_stack_template_files(self.manifest))
+
+
+def _stack_template_files(manifest: dict[str, Any]) -> dict[str, str]:
+    """Stack id -> its template's file in the cloud assembly (asset manifests and the tree left out)."""
+    return {
+        artifact_id: artifact["properties"]["templateFile"]
+        for artifact_id, artifact in manifest["artifacts"].items()
+        if artifact["type"] == "aws:cloudformation:stack"
+    }
 
 
 Overrides = tuple[tuple[str, Any], ...]
@@ -129,29 +133,25 @@ USER_BASELINE_OVERRIDES: Overrides = declare_variant(
 def synth_stage(stage: str = "default", overrides: Overrides = ()) -> Synthesized:
     """The synthesized app of ``stage`` (from cdk.json), with ``overrides`` applied, built once per run."""
     settings = load_settings(stage=stage, stages=CDK_JSON_CONTEXT["stages"], overrides=dict(overrides))
-    synthesized = Synthesized(settings=settings, directory=Path(_synthesis(stage, overrides).result(SYNTH_TIMEOUT)))
-    if not overrides and lint.gate_selected:  # a stage as cdk.json defines it: the lint gate's input
-        synthesized.lint_findings()
-    return synthesized
+    return Synthesized(settings=settings, directory=Path(_synthesis(stage, overrides).result(SYNTH_TIMEOUT)))
 
 
 def synth_with_stages(stage: str, stages: Mapping[str, Any]) -> Synthesized:
     """``stage`` as ``stages`` (cdk.json's ``stages``, edited) defines it, synthesized in the worker (uncached)."""
     settings = load_settings(stage=stage, stages=dict(stages))
-    outdir = tempfile.mkdtemp(prefix=f"cdk-{stage}-edited-")
-    synthesized = _worker().submit(_synthesize, stage, json.dumps(stages), (), outdir, validation=False)
-    return Synthesized(settings=settings, directory=Path(synthesized.result(SYNTH_TIMEOUT)))
+    synthesis = _submit_synth(stage, stages, (), validation=False)
+    return Synthesized(settings=settings, directory=Path(synthesis.result(SYNTH_TIMEOUT)))
 
 
 def prefetch() -> None:
-    """Start every app the run's modules declared, most needed first: the default stage and prod (the first
-    modules' inputs), the declared variants, then the other stages. Each stage is linted as soon as it is
-    synthesized when the lint gate will read the findings."""
+    """For a run with the lint gate: start every app the run's modules declared, most needed first (the default
+    stage and prod, the first modules' inputs; the declared variants; the other stages), and lint each stage as
+    soon as it is synthesized, so the gate only collects the findings."""
     first = [(stage, ()) for stage in ("default", "prod") if stage in STAGES]
     rest = [(stage, ()) for stage in STAGES if (stage, ()) not in first]
     for stage, overrides in [*first, *_DECLARED_VARIANTS, *rest]:
         synthesis = _synthesis(stage, overrides)
-        if not overrides and lint.gate_selected:
+        if not overrides:  # a stage as cdk.json defines it: the lint gate's input
             synthesis.add_done_callback(_lint_when_synthesized)
 
 
@@ -165,16 +165,13 @@ _LINTS_LOCK = threading.Lock()  # the prefetch's callbacks run in the synth work
 
 
 def _lint_assembly(directory: Path) -> dict[str, Future[list[str]]]:
-    """cfn-lint's findings on each stack template of the cloud assembly in ``directory``, in the lint pool."""
+    """cfn-lint's findings on each stack template of the cloud assembly in ``directory``, in the lint worker."""
     with _LINTS_LOCK:
         if directory not in _LINTS:
             manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
             _LINTS[directory] = {
-                stack_id: lint_in_background(
-                    (directory / artifact["properties"]["templateFile"]).read_text(encoding="utf-8")
-                )
-                for stack_id, artifact in manifest["artifacts"].items()
-                if artifact["type"] == "aws:cloudformation:stack"
+                stack_id: lint_in_background((directory / template_file).read_text(encoding="utf-8"))
+                for stack_id, template_file in _stack_template_files(manifest).items()
             }
         return _LINTS[directory]
 
@@ -183,17 +180,20 @@ def _lint_assembly(directory: Path) -> dict[str, Future[list[str]]]:
 def _synthesis(stage: str, overrides: Overrides) -> Future[str]:
     # The built-in CloudFormation validation is on for cdk.json's stages (app.py leaves it off for speed):
     # test_gates.py fails on any finding it reports. A variant is never gated, so it skips the validation's CPU.
+    return _submit_synth(stage, CDK_JSON_CONTEXT["stages"], overrides, validation=not overrides)
+
+
+def _submit_synth(stage: str, stages: Mapping[str, Any], overrides: Overrides, *, validation: bool) -> Future[str]:
     outdir = tempfile.mkdtemp(prefix=f"cdk-{stage}-")
-    stages = json.dumps(CDK_JSON_CONTEXT["stages"])
-    return _worker().submit(_synthesize, stage, stages, overrides, outdir, validation=not overrides)
+    return _worker().submit(_synthesize, stage, json.dumps(stages), overrides, outdir, validation=validation)
 
 
 _WORKER: ProcessPoolExecutor | None = None
 
 
 def _worker() -> ProcessPoolExecutor:
-    """One process, one jsii kernel, for every synth of the run. From the fork server the lint pool also uses:
-    no fork of a process running jsii's threads."""
+    """One process, one jsii kernel, for every synth of the run. It comes from the fork server, as the lint worker
+    does: no fork of a process running jsii's threads."""
     global _WORKER  # one worker per test run
     if _WORKER is None:
         _WORKER = ProcessPoolExecutor(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import importlib
 import json
 import re
@@ -11,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cdk_constructs.suggested_baseline import JOB_DEFINING_PROPERTIES
+from cdk_constructs.suggested_baseline import JOB_DEFINING_PROPERTIES, _fingerprint
 from settings import MODEL_MONITOR_METRICS_NAMESPACE, Settings, SettingsError, load_settings
 from tests.synth import Synthesized, declare_variant, synth_stage
 
@@ -570,9 +569,5 @@ def test_a_new_baseline_changes_the_function_so_the_deploy_reads_the_new_uris(
     fingerprint = function["Environment"]["Variables"]["BASELINE_FINGERPRINT"]
     # SuggestedBaseline.fingerprint: a digest of the baseline resource's job-defining properties as synthesized.
     _, baseline = the_one(builtin.template_json("Baseline"), "Custom::DriftEngineBaseline")
-    job_defining = {name: baseline[name] for name in JOB_DEFINING_PROPERTIES}
-    assert (
-        fingerprint
-        == hashlib.sha256(json.dumps(job_defining, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
-    )
+    assert fingerprint == _fingerprint({name: baseline[name] for name in JOB_DEFINING_PROPERTIES})
     assert re.fullmatch(r"[0-9a-f]{16}", fingerprint)
