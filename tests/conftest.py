@@ -24,10 +24,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     inputs then run after all the others (stable: each module's tests stay together and in order), so this
     process runs the others on one core while the inputs are made on the other.
     """
-    prefetching = any("lint_findings" in getattr(item, "fixturenames", ()) for item in items)
+    running = not config.option.collectonly
+    prefetching = running and any("lint_findings" in getattr(item, "fixturenames", ()) for item in items)
     if prefetching:
         synth.prefetch()
-    spark_starting = shutil.which("java") is not None and any(item.nodeid.startswith(SPARK_TESTS) for item in items)
+    spark_starting = (
+        running and shutil.which("java") is not None and any(item.nodeid.startswith(SPARK_TESTS) for item in items)
+    )
     if spark_starting:
         from tests.drift_engine.test_spark import start_in_background
 
@@ -39,6 +42,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return 1 if spark_starting and item.nodeid.startswith(SPARK_TESTS) else 0
 
     items.sort(key=background_inputs)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A run that ends early (collection errors, ``-x``, Ctrl-C) neither waits for the synths it will not read nor
+    lints them while the interpreter shuts down."""
+    synth.stop()
 
 
 #: The Spark runner's tests: their session starts in the background as soon as they are known to run.

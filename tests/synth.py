@@ -156,8 +156,19 @@ def prefetch() -> None:
 
 
 def _lint_when_synthesized(synthesis: Future[str]) -> None:
-    if synthesis.exception() is None:  # a failed synth fails its tests through synth_stage
+    # A failed synth fails its tests through synth_stage; after stop(), the run reads no findings.
+    if not _STOPPED.is_set() and not synthesis.cancelled() and synthesis.exception() is None:
         _lint_assembly(Path(synthesis.result()))
+
+
+_STOPPED = threading.Event()
+
+
+def stop() -> None:
+    """At the end of the run: the synths not started are cancelled, and no finished one is linted any more."""
+    _STOPPED.set()
+    if _WORKER is not None:
+        _WORKER.shutdown(wait=False, cancel_futures=True)
 
 
 _LINTS: dict[Path, dict[str, Future[list[str]]]] = {}
