@@ -70,17 +70,20 @@ def spark_session(master: str | None = None, config: Mapping[str, str] | None = 
     """The active session, or a new one (``master`` such as ``local[2]``; under spark-submit, its master).
 
     In local mode the Python workers run this interpreter (``PYSPARK_PYTHON``), so they import the same
-    packages; on a cluster the image's settings decide. ``config``: Spark settings for a new session.
+    packages, and are forked from :mod:`drift_engine.spark_daemon`; on a cluster the image's settings decide.
+    ``config``: Spark settings for a new session.
     """
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("drift_engine")
+    if master is not None and master.startswith("local"):
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        # The workers' daemon: drift_engine.spark_daemon says what it saves each task (``config`` may override).
+        builder = builder.config("spark.python.daemon.module", "drift_engine.spark_daemon")
     for key, value in (config or {}).items():
         builder = builder.config(key, value)
     if master is not None:
         builder = builder.master(master)
-        if master.startswith("local"):
-            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session: SparkSession = builder.getOrCreate()
     return session
 

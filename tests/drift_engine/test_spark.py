@@ -7,9 +7,8 @@ distances) agree within the sketch's rank error (and exactly below k = 2048 valu
 
 Every job is one the runner really does, and no two tests run the same one: the session's warm-up job is the
 headerless baseline, and one analysis serves both the comparison with the one-machine runner and the Processing
-job's arguments. Each Spark task costs its Python worker about 0.15 CPU s before any work on Python 3.11 (the
-worker's ``importlib.invalidate_caches()`` re-reads the directories of the Spark jar and ``pyspark.zip`` on
-``sys.path``, eagerly until 3.12), so partitions are as few as still exercise the merge.
+job's arguments. Partitions are as few as still exercise the merge: each is a task, and each task a Python worker's
+round trip.
 """
 
 import io
@@ -123,6 +122,26 @@ def test_a_headerless_baseline_on_spark_equals_the_one_machine_baseline(started:
     assert distributed.profile.item_count == 100
     _assert_same_statistics(distributed.statistics, local.statistics, exact=True)
     assert distributed.constraints == local.constraints
+
+
+def test_local_workers_fork_from_the_engines_daemon_without_sparks_archives_on_their_path(spark: Any) -> None:
+    """The workers of a local session come from drift_engine.spark_daemon: Spark's jar is off their path, PySpark is
+    the installed package (not compiled from Spark's zip), and the engine was imported before they were forked."""
+
+    def worker_state(_: Iterator[int]) -> Iterator[tuple[str, list[str], str, bool]]:
+        import sys
+
+        import pyspark
+
+        archives = [entry for entry in sys.path if entry.endswith((".jar", ".zip")) and "pyspark" in entry]
+        yield sys.argv[0], archives, pyspark.__file__ or "", "drift_engine.spark" in sys.modules
+
+    ((daemon, archives, pyspark_file, engine_imported),) = (
+        spark.sparkContext.parallelize([0], 1).mapPartitions(worker_state).collect()
+    )
+    assert daemon.endswith("drift_engine/spark_daemon.py")
+    assert archives == []
+    assert ".zip" not in pyspark_file and engine_imported
 
 
 def test_a_large_baseline_split_in_partitions_is_within_the_sketch_error(spark: Any, tmp_path: Path) -> None:
