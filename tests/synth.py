@@ -30,6 +30,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+#: Every jsii kernel of the tests (this process's, the synth worker's, app.py's) runs node with WebAssembly compiled by
+#: V8's baseline compiler only. aws-cdk-lib's built-in CloudFormation validation is a WebAssembly engine, and V8's
+#: default tiering recompiles its hot functions with the optimizing compiler during every stage's validation: 1.3 CPU
+#: s per stage, against 0.1 s without (measured on the default stage's second validated synth in one kernel), for
+#: code that runs a second in a kernel that lives a minute. The findings are the same (tests/stacks/test_gates.py
+#: reads them). Set before aws-cdk-lib is imported: the kernel starts with the import. A JSII_NODE of your own wins.
+os.environ.setdefault("JSII_NODE", str(Path(__file__).with_name("node-liftoff-only")))
+
 from aws_cdk import App
 from aws_cdk.assertions import Template
 
