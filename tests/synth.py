@@ -151,16 +151,23 @@ def synth_with_stages(stage: str, stages: Mapping[str, Any]) -> Synthesized:
     return Synthesized(settings=settings, directory=Path(synthesis.result(SYNTH_TIMEOUT)))
 
 
-def prefetch() -> None:
+def prefetch(*, stages_only: bool = False) -> None:
     """For a run with the lint gate: start every app the run's modules declared, most needed first (the default
     stage and prod, the first modules' inputs; the declared variants; the other stages), and lint each stage as
-    soon as it is synthesized, so the gate only collects the findings."""
+    soon as it is synthesized, so the gate only collects the findings. ``stages_only``: cdk.json's stages, which
+    are known before any module is imported (the variants are declared as the modules are collected)."""
     first = [(stage, ()) for stage in ("default", "prod") if stage in STAGES]
     rest = [(stage, ()) for stage in STAGES if (stage, ()) not in first]
-    for stage, overrides in [*first, *_DECLARED_VARIANTS, *rest]:
+    for stage, overrides in [*first, *([] if stages_only else _DECLARED_VARIANTS), *rest]:
+        if (stage, overrides) in _STARTED:
+            continue
+        _STARTED.add((stage, overrides))
         synthesis = _synthesis(stage, overrides)
         if not overrides:  # a stage as cdk.json defines it: the lint gate's input
             synthesis.add_done_callback(_lint_when_synthesized)
+
+
+_STARTED: set[tuple[str, Overrides]] = set()
 
 
 def _lint_when_synthesized(synthesis: Future[str]) -> None:
