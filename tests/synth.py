@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Generic, TypeVar
 
 #: Every jsii kernel of the tests (this process's, the synth worker's, app.py's) runs node with WebAssembly compiled by
 #: V8's baseline compiler only. aws-cdk-lib's built-in CloudFormation validation is a WebAssembly engine, and V8's
@@ -111,7 +111,6 @@ Overrides = tuple[tuple[str, Any], ...]
 #: Seconds a test waits for the synth worker (a whole prefetch takes under a minute): a hung worker fails the
 #: tests that need it instead of hanging the run.
 SYNTH_TIMEOUT = 600
-P = ParamSpec("P")
 R = TypeVar("R")
 #: The apps the run's modules synthesize besides cdk.json's stages, in the order they were declared.
 _DECLARED_VARIANTS: list[tuple[str, Overrides]] = []
@@ -144,18 +143,21 @@ def synth_stage(stage: str = "default", overrides: Overrides = ()) -> Synthesize
     return Synthesized(settings=settings, directory=Path(_synthesis(stage, overrides).result(SYNTH_TIMEOUT)))
 
 
-def synth_with_stages(stage: str, stages: Mapping[str, Any]) -> Synthesized:
-    """``stage`` as ``stages`` (cdk.json's ``stages``, edited) defines it, synthesized in the worker (uncached)."""
+def declare_stages_variant(stage: str, stages: Mapping[str, Any]) -> Callable[[], Synthesized]:
+    """``stage`` as ``stages`` (cdk.json's ``stages``, edited) defines it, declared at import like
+    ``declare_in_synth_worker`` (a full run synthesizes it with the prefetch); returns the function that gives it."""
     settings = load_settings(stage=stage, stages=dict(stages))
-    synthesis = _submit_synth(stage, stages, (), validation=False)
-    return Synthesized(settings=settings, directory=Path(synthesis.result(SYNTH_TIMEOUT)))
+    synthesis = declare_in_synth_worker(_synthesize_into_a_new_folder, stage, json.dumps(stages))
+    return lambda: Synthesized(settings=settings, directory=Path(synthesis.result()))
 
 
 def prefetch(*, stages_only: bool = False) -> None:
     """For a run with the lint gate: start every app the run's modules declared, most needed first (the default
     stage and prod, the first modules' inputs; the declared variants; the other stages), and lint each stage as
-    soon as it is synthesized, so the gate only collects the findings. ``stages_only``: cdk.json's stages, which
-    are known before any module is imported (the variants are declared as the modules are collected)."""
+    soon as it is synthesized, so the gate only collects the findings; then the modules' own calls
+    (``declare_in_synth_worker``), which their tests at the end of the run only read. ``stages_only``: cdk.json's
+    stages, which are known before any module is imported (the variants are declared as the modules are
+    collected)."""
     first = [(stage, ()) for stage in ("default", "prod") if stage in STAGES]
     rest = [(stage, ()) for stage in STAGES if (stage, ()) not in first]
     for stage, overrides in [*first, *([] if stages_only else _DECLARED_VARIANTS), *rest]:
@@ -165,6 +167,9 @@ def prefetch(*, stages_only: bool = False) -> None:
         synthesis = _synthesis(stage, overrides)
         if not overrides:  # a stage as cdk.json defines it: the lint gate's input
             synthesis.add_done_callback(_lint_when_synthesized)
+    if not stages_only:
+        for call in _DECLARED_CALLS:
+            call.start()
 
 
 _STARTED: set[tuple[str, Overrides]] = set()
@@ -236,10 +241,38 @@ def _output_to_a_file() -> None:
         os.dup2(log.fileno(), stream)
 
 
-def in_synth_worker(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """``function(*args)`` in the synth worker, where the jsii kernel and the validation engine already run: for a
-    test's own app that needs the validation. ``function`` is a module's function; its result must pickle."""
-    return _worker().submit(function, *args, **kwargs).result(SYNTH_TIMEOUT)
+class InSynthWorker(Generic[R]):
+    """``function(*args)`` in the synth worker, where the jsii kernel and the validation engine already run.
+
+    Declared when a module is imported (``declare_in_synth_worker``): a full run starts it with the prefetch, after
+    the stages, so the module's test, at the end of the run, reads a result made while the test process ran other
+    tests (a construct test's app built in the test process keeps this process and its kernel busy while the other
+    core waits). A partial run starts it when a test first asks. ``function`` is a module's function; its
+    arguments and result must pickle.
+    """
+
+    def __init__(self, function: Callable[..., R], args: tuple[Any, ...]) -> None:
+        self._function = function
+        self._args = args
+        self._future: Future[R] | None = None
+
+    def start(self) -> None:
+        if self._future is None:
+            self._future = _worker().submit(self._function, *self._args)
+
+    def result(self) -> R:
+        self.start()
+        assert self._future is not None
+        return self._future.result(SYNTH_TIMEOUT)
+
+
+_DECLARED_CALLS: list[InSynthWorker[Any]] = []
+
+
+def declare_in_synth_worker(function: Callable[..., R], *args: Any) -> InSynthWorker[R]:
+    call = InSynthWorker(function, args)
+    _DECLARED_CALLS.append(call)
+    return call
 
 
 class SynthError(RuntimeError):
@@ -257,6 +290,12 @@ def _synthesize(stage: str, stages: str, overrides: Overrides, outdir: str, *, v
         return str(app.synth().directory)
     except Exception as error:  # jsii's errors need not pickle: the message crosses as text
         raise SynthError(f"{stage} {dict(overrides)}: {type(error).__name__}: {error}") from None
+
+
+def _synthesize_into_a_new_folder(stage: str, stages: str) -> str:
+    """In the worker: ``stage`` of ``stages`` (JSON), without the built-in validation (the gates validate cdk.json's
+    stages), into a new folder."""
+    return _synthesize(stage, stages, (), tempfile.mkdtemp(prefix=f"cdk-{stage}-"), validation=False)
 
 
 def start_app(context: Mapping[str, Any]) -> subprocess.Popen[str]:

@@ -16,7 +16,7 @@ from cdk_constructs.fleet_dashboard import (
     FleetMember,
     _endpoint_row,
 )
-from tests.synth import construct_app
+from tests.synth import construct_app, declare_in_synth_worker
 
 
 def members(count: int, alarms_each: int = 3) -> list[FleetMember]:
@@ -44,9 +44,13 @@ def widgets(count: int) -> list[dict[str, object]]:
     return list(body["widgets"])
 
 
+#: 34 endpoints' dashboard, 102 alarms: built in the synth worker.
+WIDGETS_OF_34 = declare_in_synth_worker(widgets, 34)
+
+
 def test_alarms_are_split_into_widgets_of_at_most_100() -> None:
     assert len(_endpoint_row(members(1)[0])) == ROW_WIDGETS
-    found = widgets(34)  # 102 alarms
+    found = WIDGETS_OF_34.result()
     alarm_widgets = [widget for widget in found if widget["type"] == "alarm"]
     assert [len(widget["properties"]["alarms"]) for widget in alarm_widgets] == [100, 2]  # type: ignore[index]
     assert len(found) == 2 + 2 + 34 * 3  # alarm widgets, the two summary graphs, a row of three per endpoint

@@ -34,7 +34,7 @@ from cdk_constructs.suggested_baseline import (
 from lambdas.baseline.request import JOB_DEFINING_FIELDS, derive_job_name, parse_properties
 from settings import BASELINE_MAX_RUNTIME_LIMIT_MINUTES
 from stacks.baseline_stack import DEMO_BASELINE
-from tests.synth import USER_BASELINE_OVERRIDES, Synthesized, construct_app, synth_stage
+from tests.synth import USER_BASELINE_OVERRIDES, Synthesized, construct_app, declare_in_synth_worker, synth_stage
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE_FUNCTION_DIR = ROOT / "lambdas" / "baseline"
@@ -828,25 +828,44 @@ def test_output_columns_position_reaches_the_handler(position: str) -> None:
     assert resource["Properties"]["OutputColumnsPosition"] == position
 
 
+def fingerprints() -> dict[str, str]:
+    """In the synth worker (nine constructs built): the fingerprint of the reference baseline, built twice, and of
+    the same baseline with one property changed, by property."""
+    changes: dict[str, Any] = {
+        "dataset": S3Location(bucket="my-bucket", key="data/baseline-v2.csv"),
+        "header": False,
+        "output_columns_position": "END",
+        "instance_type": "ml.m5.2xlarge",
+        "max_runtime": Duration.minutes(20),
+        "output_prefix": "baseline-v2",
+        "job_name_prefix": "renamed-baseline",
+    }
+    return {
+        "reference": build().fingerprint,
+        "reference again": build().fingerprint,
+        **{prop: build(**{prop: value}).fingerprint for prop, value in changes.items()},
+    }
+
+
+FINGERPRINTS = declare_in_synth_worker(fingerprints)
+
+
 def test_fingerprint_changes_exactly_with_the_properties_that_start_a_new_job() -> None:
     """The monitoring stack puts the fingerprint in its job definition's name: it must change whenever the handler
     starts a new job (a new baseline in a new folder), and stay put otherwise (no needless replacement)."""
     assert set(JOB_DEFINING_PROPERTIES) == {
         "".join(part.capitalize() for part in field.split("_")).replace("Gb", "GB") for field in JOB_DEFINING_FIELDS
     }
-    reference = build().fingerprint
-    assert build().fingerprint == reference
-    for changed in (
-        {"dataset": S3Location(bucket="my-bucket", key="data/baseline-v2.csv")},
-        {"header": False},
-        {"output_columns_position": "END"},
-        {"instance_type": "ml.m5.2xlarge"},
-        {"max_runtime": Duration.minutes(20)},
-        {"output_prefix": "baseline-v2"},
-    ):
-        assert build(**changed).fingerprint != reference, changed
+    found = FINGERPRINTS.result()
+    reference = found.pop("reference")
+    assert found.pop("reference again") == reference
     # Who runs the job and what it is called do not change the baseline.
-    assert build(job_name_prefix="renamed-baseline").fingerprint == reference
+    assert found.pop("job_name_prefix") == reference
+    assert sorted(found) == sorted(
+        ["dataset", "header", "output_columns_position", "instance_type", "max_runtime", "output_prefix"]
+    )
+    for prop, fingerprint in found.items():
+        assert fingerprint != reference, prop
 
 
 def test_longest_allowed_job_name_prefix_is_accepted() -> None:

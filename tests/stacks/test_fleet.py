@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from settings import endpoint_settings
-from tests.synth import CDK_JSON_CONTEXT, Synthesized, synth_stage, synth_with_stages
+from tests.synth import CDK_JSON_CONTEXT, Synthesized, declare_stages_variant, synth_stage
 
 PREFIX = "model-monitor-fleet"
 
@@ -161,12 +161,16 @@ def test_the_dashboard_shows_every_endpoint_by_name_without_imports(fleet: Synth
 # --- adding or removing an endpoint -------------------------------------------------------------------------
 
 
-def synth_without(endpoint_id: str) -> Synthesized:
-    """The fleet stage with one entry fewer, synthesized as ``synth_stage`` does (cdk-nag on; CDK's built-in
-    validation off: it changes no template, and the gates check the full stage)."""
-    stages = copy.deepcopy(CDK_JSON_CONTEXT["stages"])
+def stages_without(endpoint_id: str) -> dict[str, Any]:
+    """cdk.json's stages with one entry fewer in the fleet stage."""
+    stages: dict[str, Any] = copy.deepcopy(CDK_JSON_CONTEXT["stages"])
     del stages["fleet"]["endpoints"][endpoint_id]
-    return synth_with_stages("fleet", stages)
+    return stages
+
+
+#: The fleet stage without churn, synthesized as ``synth_stage`` does (cdk-nag on; CDK's built-in validation off: it
+#: changes no template, and the gates check the full stage).
+without_churn = declare_stages_variant("fleet", stages_without("churn"))
 
 
 def dashboard_widgets(synth: Synthesized) -> list[dict[str, Any]]:
@@ -199,7 +203,7 @@ def test_removing_one_endpoint_changes_only_that_endpoints_resources(fleet: Synt
     """The offline diff of taking churn out of the three-endpoint stage: its stacks go, every other stack's template
     is identical (same logical ids, same properties), and the shared dashboard loses churn's widgets and nothing
     else."""
-    without = synth_without("churn")
+    without = without_churn()
     assert set(fleet.stack_ids) - set(without.stack_ids) == {"Baseline-churn", "Monitoring-churn"}
     assert set(without.stack_ids) < set(fleet.stack_ids)
     for stack_id in without.stack_ids:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from tests.lint import lint_in_background
-from tests.synth import CDK_JSON_CONTEXT, STAGES, in_synth_worker, mask_asset_hashes, synth_stage
+from tests.synth import CDK_JSON_CONTEXT, STAGES, declare_in_synth_worker, mask_asset_hashes, synth_stage
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -26,13 +27,13 @@ def test_cdk_nag_reports_nothing_unacknowledged(stage: str) -> None:
     assert [plugin for plugin in report["pluginReports"] if plugin.get("violations")] == []
 
 
-def test_the_builtin_validation_gate_can_fail(tmp_path: Path) -> None:
+def test_the_builtin_validation_gate_can_fail() -> None:
     """An app built like tests/synth.py's fails on an unknown property: with cdk.json's
     ``@aws-cdk/core:validateAgainstDefaultRules``, the built-in validation's findings are errors. Synthesized in
     the synth worker, whose validation engine has started for the stages (a second start costs 3 s here)."""
-    error = in_synth_worker(synth_bad_bucket, str(tmp_path))
+    error, outdir = BAD_BUCKET.result()
     assert error is not None and re.search(r"BucketNam.*\(CloudFormation Validate\)", error, re.DOTALL), error
-    report = json.loads((tmp_path / "validation-report.json").read_text())
+    report = json.loads((Path(outdir) / "validation-report.json").read_text())
     findings = [v["description"] for plugin in report["pluginReports"] for v in plugin["violations"]]
     assert any("BucketNam" in finding for finding in findings)
 
@@ -48,15 +49,19 @@ def lint_findings() -> dict[tuple[str, str], list[str]]:
     }
 
 
-def synth_bad_bucket(outdir: str) -> str | None:
-    """In the synth worker: an app with a bucket's property misspelt; the synth's error, if any."""
+def synth_bad_bucket() -> tuple[str | None, str]:
+    """In the synth worker: an app with a bucket's property misspelt; the synth's error, if any, and its folder."""
+    outdir = tempfile.mkdtemp(prefix="cdk-bad-bucket-")
     app = App(outdir=outdir, context=CDK_JSON_CONTEXT, builtin_cloud_formation_validation=True)
     CfnResource(Stack(app, "Bad"), "Bucket", type="AWS::S3::Bucket", properties={"BucketNam": "typo"})
     try:
         app.synth()
     except RuntimeError as error:
-        return str(error)
-    return None
+        return str(error), outdir
+    return None, outdir
+
+
+BAD_BUCKET = declare_in_synth_worker(synth_bad_bucket)
 
 
 def test_the_lint_gate_can_fail() -> None:
