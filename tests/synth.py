@@ -160,19 +160,15 @@ def prefetch(*, stages_only: bool = False) -> None:
     collected)."""
     first = [(stage, ()) for stage in ("default", "prod") if stage in STAGES]
     rest = [(stage, ()) for stage in STAGES if (stage, ()) not in first]
+    # A second call (session start, then collection) starts nothing twice: _synthesis is cached, and so is each
+    # assembly's lint (_lint_assembly), which a second callback only looks up.
     for stage, overrides in [*first, *([] if stages_only else _DECLARED_VARIANTS), *rest]:
-        if (stage, overrides) in _STARTED:
-            continue
-        _STARTED.add((stage, overrides))
         synthesis = _synthesis(stage, overrides)
         if not overrides:  # a stage as cdk.json defines it: the lint gate's input
             synthesis.add_done_callback(_lint_when_synthesized)
     if not stages_only:
         for call in _DECLARED_CALLS:
             call.start()
-
-
-_STARTED: set[tuple[str, Overrides]] = set()
 
 
 def _lint_when_synthesized(synthesis: Future[str]) -> None:
@@ -211,12 +207,9 @@ def _lint_assembly(directory: Path) -> dict[str, Future[list[str]]]:
 def _synthesis(stage: str, overrides: Overrides) -> Future[str]:
     # The built-in CloudFormation validation is on for cdk.json's stages (app.py leaves it off for speed):
     # test_gates.py fails on any finding it reports. A variant is never gated, so it skips the validation's CPU.
-    return _submit_synth(stage, CDK_JSON_CONTEXT["stages"], overrides, validation=not overrides)
-
-
-def _submit_synth(stage: str, stages: Mapping[str, Any], overrides: Overrides, *, validation: bool) -> Future[str]:
     outdir = tempfile.mkdtemp(prefix=f"cdk-{stage}-")
-    return _worker().submit(_synthesize, stage, json.dumps(stages), overrides, outdir, validation=validation)
+    stages = json.dumps(CDK_JSON_CONTEXT["stages"])
+    return _worker().submit(_synthesize, stage, stages, overrides, outdir, validation=not overrides)
 
 
 _WORKER: ProcessPoolExecutor | None = None
